@@ -1,0 +1,51 @@
+# radiolib: the two commands of the README, and a few helpers.
+#   make book   build the whole book (profile quick by default; PROFILE=smoke|quick|paper)
+#   make test   the test suite (what CI runs)
+PYTHON  ?= python3
+VENV    ?= .venv
+PROFILE ?= quick
+BIN     := $(VENV)/bin
+
+# The data mirror: a folder laid out like data_manifests/ says (see README). Beside a
+# checkout that has ../shared/data (tests, CI), that folder is the default mirror.
+SHARED_DATA := $(abspath ../shared/data)
+ifeq ($(origin RADIOLIB_MIRROR), undefined)
+  ifneq ($(wildcard $(SHARED_DATA)/README.md),)
+    export RADIOLIB_MIRROR := $(SHARED_DATA)
+  endif
+endif
+
+.PHONY: book test env browser-deps lint bench clean
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+book: env
+	$(BIN)/radiolib reproduce --profile $(PROFILE)
+	$(BIN)/jupyter-book build book -W -n --keep-going
+	@echo
+	@echo "The book is built: open file://$(abspath book/_build/html/index.html)"
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing and cannot be installed here: the browser tests will be skipped"; fi
+
+test: env browser-deps
+	$(BIN)/python -m pytest
+
+lint: env
+	$(BIN)/ruff check radiolib tests benchmarks
+
+bench: env
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf book/_build book/notebooks book/_results

@@ -1,0 +1,132 @@
+"""The ``radiolib`` command: thin argparse wrappers over the library (no logic lives here)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from radiolib.data import fetch, list_datasets
+
+    if args.list or not args.names:
+        for m in list_datasets():
+            state = "downloadable" if m.downloadable else "manual (see its manifest)"
+            print(f"{m.name:24s} {state:28s} {m.title}")
+        return 0
+    for name in args.names:
+        path = fetch(name, data_dir=args.data_dir, mirror=args.mirror, progress=not args.quiet)
+        print(f"{name}: {path}")
+    return 0
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from radiolib.io import describe, read_fits
+
+    for path in args.files:
+        info = describe(read_fits(path))
+        print(path)
+        for key, value in info.items():
+            print(f"  {key:16s} {value}")
+    return 0
+
+
+def _cmd_preprocess(args: argparse.Namespace) -> int:
+    from radiolib.preprocess import preprocess_files
+
+    report = preprocess_files(
+        args.files, scaling=args.scaling, out_dir=args.out, preview=args.preview, size=args.size
+    )
+    for failure in report.failed:
+        print(f"FAILED {failure.path}: {failure.reason}", file=sys.stderr)
+    print(f"{len(report.written)} written, {len(report.failed)} failed; index: {report.index_path}")
+    return 1 if report.failed else 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from radiolib.reproduce import reproduce
+
+    reproduce(profile=args.profile, only=args.only, force=args.force, book_dir=args.book_dir)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``radiolib`` command."""
+    from radiolib.scaling import SCALINGS
+
+    parser = argparse.ArgumentParser(
+        prog="radiolib",
+        description="Self-supervised learning for radio-astronomy images: data, preprocessing "
+        "and the reproducible book of Riggi et al. 2024 and Lastufka et al. 2024.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser(
+        "fetch",
+        help="download a dataset listed in data_manifests/ (hash-checked)",
+        description="Download datasets named in data_manifests/*.yaml with pooch, checking their "
+        "sha256. A mirror folder (--mirror or $RADIOLIB_MIRROR) is tried before the network. "
+        "Without NAME, list the datasets.",
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="dataset name(s), e.g. mirabest")
+    p.add_argument("--list", action="store_true", help="list the datasets and exit")
+    p.add_argument("--data-dir", type=Path, help="where data go (default: $RADIOLIB_DATA)")
+    p.add_argument("--mirror", type=Path, help="local mirror folder (default: $RADIOLIB_MIRROR)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_fetch)
+
+    p = sub.add_parser(
+        "inspect",
+        help="summarise radio FITS images",
+        description="Print shape, pixel scale, restoring beam, WCS centre, NaN fraction and a "
+        "robust (MAD) noise estimate of each FITS image.",
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE.fits")
+    p.set_defaults(func=_cmd_inspect)
+
+    p = sub.add_parser(
+        "preprocess",
+        help="scale FITS images and write arrays (+ PNG previews) and an index CSV",
+        description="Apply a named scaling to each FITS image and write one .npy array per "
+        "input, an index.csv, and optionally PNG previews. Bad files are reported and "
+        "skipped; the exit code is 1 if any failed.",
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE.fits")
+    p.add_argument("--scaling", required=True, choices=sorted(SCALINGS), help="scaling name")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--preview", action="store_true", help="also write PNG previews")
+    p.add_argument("--size", type=int, help="resize to SIZE x SIZE pixels (riggi3: 224)")
+    p.set_defaults(func=_cmd_preprocess)
+
+    p = sub.add_parser(
+        "reproduce",
+        help="execute the book's notebooks with papermill for a profile",
+        description="Execute the notebooks with the parameters of a profile (profiles/*.yaml) "
+        "and write them where the book reads them. Notebooks whose inputs did not change are "
+        "not re-executed.",
+    )
+    p.add_argument("--profile", default="quick", help="smoke, quick or paper (default quick)")
+    p.add_argument("--only", action="append", metavar="NAME", help="run only this notebook")
+    p.add_argument("--force", action="store_true", help="re-execute even if cached")
+    p.add_argument("--book-dir", type=Path, help="book folder (default: the repository's book/)")
+    p.set_defaults(func=_cmd_reproduce)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; errors from bad input print one clear line, not a traceback."""
+    from radiolib.errors import RadiolibError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RadiolibError as exc:
+        print(f"radiolib {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
