@@ -48,4 +48,4 @@ bench: env
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf book/_build book/notebooks book/_results
+	rm -rf book/_build book/notebooks book/_results book/_failed

@@ -1,0 +1,312 @@
+"""Execute the book's notebooks with papermill for a profile, skipping those whose inputs match.
+
+A profile (``profiles/<name>.yaml``) maps notebook names to parameters. ``notebooks/NN_name``
+runs with them (plus ``profile`` and ``results_dir``) into ``<book_dir>/notebooks/NN_name``,
+where the book reads it, unless its :func:`cache_key` is unchanged and its results file
+exists. A notebook with metadata ``{"radiolib": {"reads_results": true}}`` (the report) also
+keys on the other notebooks' results, so it re-runs whenever one of them did.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from unittest.mock import patch
+
+import yaml
+
+from radiolib.errors import ConfigError, NotebookError
+
+__all__ = [
+    "BOOK_DIR",
+    "NOTEBOOKS_DIR",
+    "PROFILES_DIR",
+    "Profile",
+    "cache_key",
+    "list_notebooks",
+    "list_profiles",
+    "load_profile",
+    "reproduce",
+]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+PROFILES_DIR = REPO_ROOT / "profiles"
+BOOK_DIR = REPO_ROOT / "book"
+KERNEL_NAME = "python3"
+INJECTED = ("profile", "results_dir")
+_NAME = re.compile(r"\d\d_\w+")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named set of notebook parameters, read from ``profiles/<name>.yaml``."""
+
+    name: str
+    description: str
+    notebooks: Mapping[str, Mapping[str, object]]
+
+
+def list_profiles(profiles_dir: str | os.PathLike | None = None) -> list[str]:
+    """Return the names of the profiles in ``profiles_dir`` (default: the repository's)."""
+    return sorted(p.stem for p in Path(profiles_dir or PROFILES_DIR).glob("*.yaml"))
+
+
+def load_profile(name: str, profiles_dir: str | os.PathLike | None = None) -> Profile:
+    """Read and check one profile.
+
+    Raises
+    ------
+    ConfigError
+        If the profile does not exist (the message lists the valid ones) or is malformed.
+    """
+    valid = list_profiles(profiles_dir)
+    if name not in valid:
+        raise ConfigError(f"unknown profile {name!r}; valid profiles: {', '.join(valid)}")
+    path = Path(profiles_dir or PROFILES_DIR) / f"{name}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    notebooks = data.get("notebooks") or {}
+    if data.get("name") != name or not isinstance(notebooks, dict):
+        raise ConfigError(f"{path}: needs 'name: {name}', 'description' and a 'notebooks' mapping")
+    for nb, params in notebooks.items():
+        if params is not None and not isinstance(params, dict):
+            raise ConfigError(f"{path}: parameters of {nb!r} must be a mapping, got {params!r}")
+        clash = sorted(set(params or {}) & set(INJECTED))
+        if clash:
+            raise ConfigError(f"{path}: {nb!r} sets {clash}, which reproduce injects itself")
+    return Profile(name, str(data.get("description", "")),
+                   {nb: dict(params or {}) for nb, params in notebooks.items()})
+
+
+def list_notebooks(notebooks_dir: str | os.PathLike | None = None) -> list[str]:
+    """Return the book's notebook names (``NN_name``, without ``.ipynb``) in execution order."""
+    paths = Path(notebooks_dir or NOTEBOOKS_DIR).glob("*.ipynb")
+    return sorted(p.stem for p in paths if _NAME.fullmatch(p.stem))
+
+
+def _code_files() -> list[Path]:
+    files = [*PACKAGE_DIR.rglob("*.py"), *PACKAGE_DIR.rglob("*.yaml")]
+    files += (REPO_ROOT / "data_manifests").glob("*.yaml")
+    return sorted(files)
+
+
+def cache_key(notebook: str | os.PathLike, parameters: Mapping[str, object], profile: str, *,
+              results: Iterable[str | os.PathLike] = ()) -> str:
+    """Return the sha256 that decides whether a notebook must be executed again.
+
+    It covers the source ``notebook``'s bytes, the injected ``parameters`` (as canonical
+    JSON), the ``profile`` name, every ``radiolib/**/*.py`` and ``*.yaml`` file,
+    ``data_manifests/*.yaml`` and the ``results`` files the notebook reads (the report's).
+    """
+    digest = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        digest.update(f"{label}\0{len(data)}\0".encode() + data)
+
+    add("notebook", Path(notebook).read_bytes())
+    add("parameters", json.dumps(parameters, sort_keys=True, separators=(",", ":"),
+                                 default=str).encode())
+    add("profile", profile.encode())
+    for path in _code_files():
+        add(f"code:{path.relative_to(REPO_ROOT).as_posix()}", path.read_bytes())
+    for path in sorted(Path(p) for p in results):
+        add(f"results:{path.name}", path.read_bytes())
+    return digest.hexdigest()
+
+
+@contextmanager
+def _kernel_environment():
+    """Point the ``python3`` kernel at this interpreter, with a non-interactive plot backend."""
+    with tempfile.TemporaryDirectory(prefix="radiolib-kernel-") as tmp:
+        spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
+        spec_dir.mkdir(parents=True)
+        # CRITICAL: the kernel process's own log only says "running over TCP without encryption"
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                "--IPKernelApp.log_level=CRITICAL"]
+        spec = {"argv": argv, "display_name": "Python 3 (ipykernel)", "language": "python"}
+        (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+        paths = os.pathsep.join(p for p in (tmp, os.environ.get("JUPYTER_PATH")) if p)
+        env = {"JUPYTER_PATH": paths, "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        with patch.dict(os.environ, env):
+            yield
+
+
+def _check_names(names: Iterable[str], valid: list[str], where: str) -> None:
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise ConfigError(f"unknown notebook(s) {', '.join(unknown)} in {where}; "
+                          f"valid names: {', '.join(valid) or '(none)'}")
+
+
+def _defined_names(code: str) -> set[str] | None:
+    """Names assigned at top level of a parameters cell (None if it is not plain Python)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    names = set()
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
+def _plan(source: Path, profile: Profile) -> tuple[dict, int, bool]:
+    """Check a notebook against its profile; return parameters, parameters-cell index, flag."""
+    import nbformat
+    import papermill
+
+    name = source.stem
+    nb = nbformat.read(source, as_version=4)
+    tagged = (i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    index = next(tagged, -1)
+    if index < 0:
+        raise ConfigError(f"notebook {name} has no cell tagged 'parameters'")
+    # ast, as papermill's own parser skips lines such as `n = None  # (None = all)`
+    defined = _defined_names(nb.cells[index].source)
+    if defined is None:  # not plain Python (magics): let papermill try
+        defined = set(papermill.inspect_notebook(source))
+    params = {"profile": profile.name, "results_dir": f"../_results/{profile.name}",
+              **profile.notebooks.get(name, {})}
+    missing = sorted(set(params) - defined)
+    if missing:
+        raise ConfigError(f"profile {profile.name!r} sets {', '.join(missing)} for notebook "
+                          f"{name}, but its parameters cell does not define "
+                          f"{'it' if len(missing) == 1 else 'them'} "
+                          f"(it defines: {', '.join(sorted(defined)) or 'nothing'})")
+    reads_results = bool(nb.metadata.get("radiolib", {}).get("reads_results", False))
+    return params, index, reads_results
+
+
+def _stored_key(path: Path) -> str | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["metadata"]["radiolib"]["cache_key"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _failure(name: str, exc: Exception, param_index: int, kept: Path | None) -> NotebookError:
+    from papermill.exceptions import PapermillExecutionError
+
+    where = f" (kept for debugging: {kept})" if kept else ""
+    if not isinstance(exc, PapermillExecutionError):
+        return NotebookError(f"notebook {name} failed: {type(exc).__name__}: {exc}{where}")
+    index = exc.cell_index - 1 if exc.cell_index > param_index + 1 else exc.cell_index
+    lines = [ln for ln in (exc.source or "").splitlines() if ln.strip()]
+    first = lines[0].strip() if lines else ""
+    return NotebookError(f"notebook {name} failed in cell {index} (counting from 0: "
+                         f"`{first}`): {exc.ename}: {exc.evalue}{where}")
+
+
+def _execute(name: str, source: Path, book: Path, params: dict, param_index: int,
+             key: str, profile: str) -> None:
+    import nbformat
+    import papermill
+
+    out_dir, failed = book / "notebooks", book / "_failed" / f"{name}.ipynb"
+    target, tmp = out_dir / f"{name}.ipynb", out_dir / f".{name}.part.ipynb"
+    try:
+        papermill.execute_notebook(source, tmp, parameters=params, kernel_name=KERNEL_NAME,
+                                   language="python", cwd=out_dir, progress_bar=False,
+                                   log_output=False)
+    except Exception as exc:
+        target.unlink(missing_ok=True)  # never leave a stale or broken copy for the book
+        kept = failed if tmp.exists() else None
+        if kept:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, kept)
+        raise _failure(name, exc, param_index, kept) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    nb = nbformat.read(tmp, as_version=4)
+    nb.metadata["radiolib"] = {
+        **nb.metadata.get("radiolib", {}), "cache_key": key, "profile": profile,
+        "executed_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    nbformat.write(nb, tmp)
+    os.replace(tmp, target)
+    failed.unlink(missing_ok=True)
+
+
+def reproduce(profile: str = "quick", only: Iterable[str] | None = None, force: bool = False,
+              book_dir: str | os.PathLike | None = None, *,
+              notebooks_dir: str | os.PathLike | None = None,
+              profiles_dir: str | os.PathLike | None = None) -> dict[str, str]:
+    """Execute the notebooks of a profile where the book reads them.
+
+    Parameters
+    ----------
+    profile : str
+        Name of a profile in ``profiles_dir`` (``smoke``, ``quick``, ``paper``).
+    only : iterable of str, optional
+        Run only these notebooks (``NN_name``, with or without ``.ipynb``).
+    force : bool
+        Execute even when the cache says a notebook is up to date.
+    book_dir : path-like, optional
+        The book folder (default: the repository's ``book/``).
+    notebooks_dir, profiles_dir : path-like, optional
+        Where the source notebooks and profiles are (default: the repository's; for tests).
+
+    Returns
+    -------
+    dict
+        Notebook name → ``"ran"`` or ``"cached"``, in execution order.
+
+    Raises
+    ------
+    ConfigError
+        Unknown profile or notebook, or a profile parameter a notebook does not define.
+    NotebookError
+        A notebook raised; the message names the cell and the error, the executed notebook is
+        kept in ``<book_dir>/_failed/`` and the run stops.
+    """
+    from radiolib.results import ResultsStore
+
+    nb_dir = Path(notebooks_dir or NOTEBOOKS_DIR).resolve()
+    book = Path(book_dir or BOOK_DIR).resolve()
+    prof = load_profile(profile, profiles_dir)
+    names = list_notebooks(nb_dir)
+    _check_names(prof.notebooks, names, f"profile {profile!r}")
+    wanted = [n.removesuffix(".ipynb") for n in only or names]
+    _check_names(wanted, names, "--only")
+    selected = [n for n in names if n in wanted]
+    plans = {name: _plan(nb_dir / f"{name}.ipynb", prof) for name in selected}
+    results_dir = book / "_results" / profile
+    for folder in (book / "notebooks", results_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    done: dict[str, str] = {}
+    with _kernel_environment():
+        for name, (params, param_index, reads_results) in plans.items():
+            source, result = nb_dir / f"{name}.ipynb", results_dir / f"{name}.json"
+            inputs = [p for p in results_dir.glob("*.json") if p != result] if reads_results else []
+            key = cache_key(source, params, profile, results=inputs)
+            stored = _stored_key(book / "notebooks" / f"{name}.ipynb")
+            upstream_ran = reads_results and "ran" in done.values()
+            if not force and not upstream_ran and stored == key and result.exists():
+                print(f"{name:40s} cached", flush=True)
+                done[name] = "cached"
+                continue
+            result.unlink(missing_ok=True)  # no stale numbers from an earlier version
+            start = time.perf_counter()
+            try:
+                _execute(name, source, book, params, param_index, key, profile)
+            except BaseException:
+                print(f"{name:40s} FAILED", flush=True)
+                raise
+            if not result.exists():  # a notebook that records nothing still counts as run
+                ResultsStore(results_dir, profile, name).save()
+            print(f"{name:40s} ran ({time.perf_counter() - start:.1f} s)", flush=True)
+            done[name] = "ran"
+    return done

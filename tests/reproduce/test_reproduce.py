@@ -1,0 +1,199 @@
+"""``radiolib.reproduce``: profiles, validation, failures and the cache, on tiny notebooks."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+import yaml
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+import radiolib.reproduce as rp
+from radiolib.errors import ConfigError, NotebookError
+
+PARAMS = 'profile = "quick"\nresults_dir = "."\nn = 1'
+LOG = 'open("runs.log", "a").write("{name}\\n")'
+
+
+def write_notebook(path, *code, params=PARAMS, **metadata):
+    cells = [new_markdown_cell(f"# {path.stem}")]
+    if params is not None:
+        cells.append(new_code_cell(params, metadata={"tags": ["parameters"]}))
+    cells += [new_code_cell(src) for src in code]
+    nbformat.write(new_notebook(cells=cells, metadata=metadata), path)
+
+
+def write_profile(folder, name="tiny", **notebooks):
+    folder.mkdir(exist_ok=True)
+    text = yaml.safe_dump({"name": name, "description": "test", "notebooks": notebooks})
+    (folder / f"{name}.yaml").write_text(text)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """Two tiny notebooks (the second reads results, like the report) and one profile."""
+    # keep the keys independent of radiolib's sources, which may be edited while tests run
+    monkeypatch.setattr(rp, "_code_files", lambda: [])
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    write_notebook(nbs / "01_alpha.ipynb", LOG.format(name="01"), "print(n)")
+    write_notebook(nbs / "99_report.ipynb", LOG.format(name="99"),
+                   params='profile = "quick"\nresults_dir = "."', radiolib={"reads_results": True})
+    write_profile(tmp_path / "profiles", **{"01_alpha": {"n": 2}, "99_report": {}})
+    book = tmp_path / "book"
+
+    def run(**kwargs):
+        kwargs.setdefault("profile", "tiny")
+        return rp.reproduce(book_dir=book, notebooks_dir=nbs, profiles_dir=tmp_path / "profiles",
+                            **kwargs)
+
+    def runs():
+        log = book / "notebooks" / "runs.log"
+        return log.read_text().split() if log.exists() else []
+
+    run.nbs, run.book, run.profiles, run.runs = nbs, book, tmp_path / "profiles", runs
+    return run
+
+
+@pytest.mark.parametrize("use_repo", [True, False])
+def test_unknown_profile_lists_valid_ones(project, use_repo):
+    if use_repo:
+        with pytest.raises(ConfigError, match=r"unknown profile 'nope'; valid profiles: "
+                                              r"paper, quick, smoke"):
+            rp.reproduce("nope")
+    else:
+        with pytest.raises(ConfigError, match=r"unknown profile 'nope'; valid profiles: tiny"):
+            project(profile="nope")
+
+
+def test_unknown_only_lists_notebooks(project):
+    with pytest.raises(ConfigError, match=r"02_beta in --only; valid names: 01_alpha, 99_report"):
+        project(only=["02_beta"])
+    assert project.runs() == []
+
+
+def test_unknown_notebook_in_profile(project):
+    write_profile(project.profiles, **{"05_gone": {}})
+    with pytest.raises(ConfigError, match=r"05_gone in profile 'tiny'; valid names: 01_alpha"):
+        project()
+
+
+def test_profile_parameter_must_be_defined(project):
+    write_profile(project.profiles, **{"01_alpha": {"n_bogus": 3}})
+    with pytest.raises(ConfigError, match=r"sets n_bogus for notebook 01_alpha, but its "
+                                          r"parameters cell does not define it"):
+        project()
+    assert project.runs() == []
+
+
+def test_profile_may_not_set_injected_names(project):
+    write_profile(project.profiles, **{"01_alpha": {"results_dir": "/tmp"}})
+    with pytest.raises(ConfigError, match="injects itself"):
+        project()
+
+
+def test_notebook_needs_parameters_cell(project):
+    write_notebook(project.nbs / "02_bare.ipynb", "x = 1", params=None)
+    with pytest.raises(ConfigError, match="02_bare has no cell tagged 'parameters'"):
+        project()
+
+
+def test_failing_notebook(project, capsys):
+    write_notebook(project.nbs / "02_boom.ipynb", "x = 1")
+    assert project(only=["02_boom"]) == {"02_boom": "ran"}
+    executed = project.book / "notebooks" / "02_boom.ipynb"
+    assert executed.exists()
+    # cell 0 title, 1 parameters, 2 raises
+    write_notebook(project.nbs / "02_boom.ipynb", 'raise ValueError("boom")', "x = 1")
+    with pytest.raises(NotebookError, match=r"notebook 02_boom failed in cell 2 \(counting from "
+                                            r"0: `raise ValueError\(\"boom\"\)`\): "
+                                            r"ValueError: boom"):
+        project()
+    assert not executed.exists()  # neither the broken run nor the stale good one
+    assert (project.book / "_failed" / "02_boom.ipynb").exists()
+    assert not list((project.book / "notebooks").glob(".*"))  # no temporary files left
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("02_boom") and last.endswith("FAILED")
+    assert project.runs() == ["01"]  # the run stopped at 02: 99 did not run
+
+
+def test_cache(project, capsys):
+    assert project() == {"01_alpha": "ran", "99_report": "ran"}
+    assert project.runs() == ["01", "99"]
+    out = capsys.readouterr().out
+    assert "01_alpha" in out and "ran (" in out and " s)" in out
+
+    assert project() == {"01_alpha": "cached", "99_report": "cached"}
+    assert project.runs() == ["01", "99"]
+    assert capsys.readouterr().out.count("cached") == 2
+
+    write_profile(project.profiles, **{"01_alpha": {"n": 3}, "99_report": {}})
+    assert project() == {"01_alpha": "ran", "99_report": "ran"}  # 99 re-runs: 01 did
+
+    assert project(only=["01_alpha"], force=True) == {"01_alpha": "ran"}
+    assert project() == {"01_alpha": "cached", "99_report": "ran"}
+    assert project.runs() == ["01", "99", "01", "99", "01", "99"]
+
+
+def test_cache_needs_results_file(project):
+    project(only=["01_alpha"])
+    (project.book / "_results" / "tiny" / "01_alpha.json").unlink()
+    assert project(only=["01_alpha"]) == {"01_alpha": "ran"}
+
+
+def test_executed_copy(project):
+    project()
+    nb = nbformat.read(project.book / "notebooks" / "01_alpha.ipynb", as_version=4)
+    meta = nb.metadata["radiolib"]
+    assert meta["profile"] == "tiny" and len(meta["cache_key"]) == 64 and meta["executed_at"]
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1
+    assert 'profile = "tiny"' in injected[0].source
+    assert 'results_dir = "../_results/tiny"' in injected[0].source
+    assert "n = 2" in injected[0].source
+    assert nb.cells[-1].outputs[0]["text"] == "2\n"
+    # a notebook that records nothing still leaves a (empty) results file
+    saved = json.loads((project.book / "_results" / "tiny" / "01_alpha.json").read_text())
+    assert saved["results"] == {} and saved["notebook"] == "01_alpha"
+
+
+def test_cache_key_inputs(tmp_path, monkeypatch):
+    nb, code, res = tmp_path / "01_a.ipynb", tmp_path / "mod.py", tmp_path / "r.json"
+    for path in (nb, code, res):
+        path.write_text("a")
+    monkeypatch.setattr(rp, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(rp, "_code_files", lambda: [code])
+    base = rp.cache_key(nb, {"a": 1, "b": None}, "quick")
+    assert base == rp.cache_key(nb, {"b": None, "a": 1}, "quick")  # canonical JSON
+    assert base != rp.cache_key(nb, {"a": 2, "b": None}, "quick")
+    assert base != rp.cache_key(nb, {"a": 1, "b": None}, "smoke")
+    assert base != rp.cache_key(nb, {"a": 1, "b": None}, "quick", results=[res])
+    code.write_text("b")
+    assert base != rp.cache_key(nb, {"a": 1, "b": None}, "quick")
+
+
+def test_code_files_cover_package_and_manifests():
+    files = rp._code_files()
+    assert rp.PACKAGE_DIR / "reproduce.py" in files
+    assert rp.PACKAGE_DIR / "published.yaml" in files
+    assert all(f.suffix in (".py", ".yaml") for f in files)
+
+
+@pytest.mark.parametrize("profile", rp.list_profiles())
+def test_repository_profiles_fit_the_notebooks(profile):
+    prof = rp.load_profile(profile)
+    assert prof.name == profile and prof.description
+    names = rp.list_notebooks()
+    assert set(prof.notebooks) <= set(names)
+    for name in names:
+        params, index, _ = rp._plan(rp.NOTEBOOKS_DIR / f"{name}.ipynb", prof)
+        assert params["results_dir"] == f"../_results/{profile}" and index >= 0
+
+
+def test_source_notebooks_have_no_outputs():
+    for name in rp.list_notebooks():
+        nb = nbformat.read(rp.NOTEBOOKS_DIR / f"{name}.ipynb", as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, name
