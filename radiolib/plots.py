@@ -93,25 +93,36 @@ def plot_scaling_comparison(
 
 
 def plot_channels(
-    stack: np.ndarray, *, channel_names: Sequence[str], raw: np.ndarray | None = None,
+    stacks: np.ndarray,
+    *,
+    channel_names: Sequence[str],
+    raw: np.ndarray | None = None,
     title: str | None = None,
 ) -> Figure:
-    """Show each channel of a (C, H, W) stack and their RGB composite (Riggi et al. 2024)."""
-    stack = np.asarray(stack)
-    extra = 1 if raw is not None else 0
-    n = stack.shape[0] + 1 + extra
-    fig, axes = plt.subplots(1, n, figsize=(2.2 * n, 2.4), squeeze=False)
-    axes = axes[0]
-    if raw is not None:
-        axes[0].imshow(raw)
-        axes[0].set_title("raw (Jy/beam)")
-    for i, name in enumerate(channel_names):
-        axes[i + extra].imshow(stack[i], cmap="gray", vmin=0, vmax=1)
-        axes[i + extra].set_title(name)
-    axes[-1].imshow(np.moveaxis(stack[:3], 0, -1).clip(0, 1))
-    axes[-1].set_title("RGB composite")
-    for ax in axes:
-        _bare(ax)
+    """Show each channel of (C, H, W) stacks and their RGB composite, one row per image.
+
+    ``stacks`` is (C, H, W) or (N, C, H, W); ``raw`` the matching (H, W) or (N, H, W) images
+    before scaling, shown first when given (Riggi et al. 2024 three-channel input).
+    """
+    stacks = np.asarray(stacks)
+    if stacks.ndim == 3:
+        stacks = stacks[None]
+        raw = None if raw is None else np.asarray(raw)[None]
+    extra = 0 if raw is None else 1
+    n_rows, n_cols = len(stacks), stacks.shape[1] + 1 + extra
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.0 * n_cols, 2.0 * n_rows), squeeze=False)
+    for r, stack in enumerate(stacks):
+        row = axes[r]
+        if raw is not None:
+            row[0].imshow(raw[r])
+        for i in range(stack.shape[0]):
+            row[i + extra].imshow(stack[i], cmap="gray", vmin=0, vmax=1)
+        row[-1].imshow(np.moveaxis(stack[:3], 0, -1).clip(0, 1))
+        for ax in row:
+            _bare(ax)
+    titles = (["raw (Jy/beam)"] if raw is not None else []) + list(channel_names) + ["RGB"]
+    for ax, text in zip(axes[0], titles, strict=True):
+        ax.set_title(text)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -128,7 +128,7 @@ def cache_key(notebook: str | os.PathLike, parameters: Mapping[str, object], pro
 
 @contextmanager
 def _kernel_environment():
-    """Point the ``python3`` kernel at this interpreter, with a non-interactive plot backend."""
+    """Point the ``python3`` kernel at this interpreter, with the inline plot backend."""
     with tempfile.TemporaryDirectory(prefix="radiolib-kernel-") as tmp:
         spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
         spec_dir.mkdir(parents=True)
@@ -138,7 +138,9 @@ def _kernel_environment():
         spec = {"argv": argv, "display_name": "Python 3 (ipykernel)", "language": "python"}
         (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
         paths = os.pathsep.join(p for p in (tmp, os.environ.get("JUPYTER_PATH")) if p)
-        env = {"JUPYTER_PATH": paths, "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        # the inline backend stores figures in the notebook (Agg would drop them)
+        env = {"JUPYTER_PATH": paths, "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+               "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
         with patch.dict(os.environ, env):
             yield
 

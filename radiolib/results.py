@@ -183,6 +183,25 @@ class ResultsStore:
         self.results[key] = {"value": _check_value(key, value), "note": note}
         self.save()
 
+    def record_counts(self, prefix: str, counts: pd.DataFrame) -> list[str]:
+        """Record a class × split count table as ``<prefix>.n_<class>_<split>`` keys.
+
+        Column sums go to ``<prefix>.n_<split>`` and the grand total to ``<prefix>.n_total``
+        (the ``total`` column). Under an ``extra.`` prefix every cell is recorded; otherwise
+        only the keys that ``published.yaml`` lists. Returns the keys recorded.
+        """
+        values = {f"{prefix}.n_{cls.lower()}_{col}": counts.loc[cls, col]
+                  for cls in counts.index for col in counts.columns}
+        values.update({f"{prefix}.n_{col}": counts[col].sum() for col in counts.columns
+                       if col != "total"})
+        if "total" in counts.columns:
+            values[f"{prefix}.n_total"] = counts["total"].sum()
+        keep = [k for k in values if k.startswith(EXTRA_PREFIX) or k in self._keys]
+        for key in keep:
+            self.results[key] = {"value": _check_value(key, int(values[key])), "note": None}
+        self.save()
+        return keep
+
     def save(self) -> Path:
         """Write the results file atomically (also when nothing was recorded) and return it."""
         payload = {

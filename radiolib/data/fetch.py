@@ -13,12 +13,17 @@ import json
 import logging
 import os
 import shutil
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pooch
 import requests
+
+# pooch imports tqdm.auto, which warns inside Jupyter when ipywidgets is missing
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import pooch
 
 from radiolib.data.archive import extract_archive
 from radiolib.data.manifest import FileEntry, Manifest, get_manifest

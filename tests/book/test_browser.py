@@ -83,6 +83,7 @@ def visits(site, browser, book_pages, built_book):
             "errors": list(errors),
             "broken_images": page.eval_on_selector_all("img", BROKEN_IMAGES),
             "n_images": page.locator("img").count(),
+            "n_figures": page.locator("article figure img").count(),
             "tracebacks": page.locator(".output.traceback, .output.error").count(),
             "stderr": [t for t in page.locator(".output.stderr").all_inner_texts()
                        if "Error" in t],
@@ -106,6 +107,19 @@ def test_pages_load(visits):
 def test_images_render(visits):
     for name, seen in visits.items():
         assert seen["broken_images"] == [], name
+
+
+def test_captioned_figures_render(visits):
+    """Every code cell with a figure caption (mystnb metadata) shows a rendered figure."""
+    import nbformat
+
+    for name, seen in visits.items():
+        if not name.startswith("notebooks/"):
+            continue
+        source = Path(__file__).resolve().parents[2] / "notebooks" / f"{name.split('/', 1)[1]}.ipynb"
+        nb = nbformat.read(source, as_version=4)
+        wanted = sum("figure" in c.metadata.get("mystnb", {}) for c in nb.cells)
+        assert seen["n_figures"] >= wanted, f"{name}: {seen['n_figures']} of {wanted} figures"
 
 
 def test_no_tracebacks(visits):

@@ -146,4 +146,19 @@ def test_report_html(tmp_path):
     assert "<caption>Porter &amp; Scaife 2023</caption>" in page
     assert "1758 images</td><td>1758 images</td><td>reproduced" in page
     assert "<td>0.1235</td>" in page and "a &lt;b&gt; &amp; c" in page
-    assert "griese2022.rgd.n_test_per_class" in page
+    assert "griese2022.rgd.n_bent_test" in page
+
+
+def test_record_counts_keeps_published_keys_only(tmp_path):
+    import pandas as pd
+
+    counts = pd.DataFrame({"train": [395, 824], "test": [50, 50]}, index=["FRI", "Weird"])
+    counts["total"] = counts.sum(axis=1)
+    store = ResultsStore(tmp_path, "smoke", "01_x")
+    kept = store.record_counts("griese2022.rgd", counts)
+    assert "griese2022.rgd.n_fri_train" in kept and "griese2022.rgd.n_weird_train" not in kept
+    assert store.results["griese2022.rgd.n_train"]["value"] == 395 + 824
+    assert store.results["griese2022.rgd.n_total"]["value"] == 395 + 824 + 100
+    extra = store.record_counts("extra.demo", counts)
+    assert "extra.demo.n_weird_test" in extra
+    assert store.results["extra.demo.n_weird_test"]["value"] == 50
