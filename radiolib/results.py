@@ -234,12 +234,18 @@ def load_reproduced(results_dir: str | os.PathLike) -> pd.DataFrame:
                         columns=["key", "value", "note", "notebook", "profile"])
 
 
-def _status(published: object, reproduced: object, key: str) -> str:
+NOT_TRANSCRIBED = "value not transcribed yet"  # the `comment` of rows still to be filled in
+
+
+def _status(published: object, reproduced: object, key: str, comment: object = None) -> str:
     if key.startswith(EXTRA_PREFIX):
         return "extra (not in the papers)"
     if reproduced is None:
         return "not yet reproduced"
-    return "no published value (figure)" if published is None else "reproduced"
+    if published is None:
+        return ("published value not transcribed yet" if comment == NOT_TRANSCRIBED
+                else "no published value (figure)")
+    return "reproduced"
 
 
 def report_table(results_dir: str | os.PathLike) -> pd.DataFrame:
@@ -254,7 +260,8 @@ def report_table(results_dir: str | os.PathLike) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Indexed by ``key``; columns ``paper, source, quantity, published, reproduced, unit,
-        status, note``. ``status`` is "reproduced", "not yet reproduced", "no published value
+        status, note``. ``status`` is "reproduced", "not yet reproduced", "published value not
+        transcribed yet", "no published value
         (figure)" or, for ``extra.*`` keys, "extra (not in the papers)".
     """
     published = load_published()
@@ -267,7 +274,7 @@ def report_table(results_dir: str | os.PathLike) -> pd.DataFrame:
         rows.append({"key": row.key, "paper": row.paper, "source": row.source,
                      "quantity": row.quantity, "published": published_value,
                      "reproduced": value, "unit": row.unit,
-                     "status": _status(published_value, value, row.key),
+                     "status": _status(published_value, value, row.key, row.comment),
                      "note": (rec["note"] if rec is not None else None) or row.comment})
     for key, rec in reproduced.iterrows():
         if key.startswith(EXTRA_PREFIX):

@@ -106,14 +106,15 @@ def test_report_lists_every_published_row(tmp_path):
 def test_report_statuses(tmp_path):
     store = ResultsStore(tmp_path, "smoke", "01_data_and_scaling")
     store.record("griese2022.rgd.n_train", 1758)
-    store.record("riggi2024.morphology.f1_simclr", 0.8)  # published only graphically (null)
+    store.record("lastufka2024.fig4.scalings", "figure")  # published only graphically (null)
+    store.record("riggi2024.table3.epochs", 5)  # published, but not transcribed yet
     ResultsStore(tmp_path, "smoke", "02_other").record("extra.n_tiles", 12, note="toy")
     table = report_table(tmp_path)
     assert table.loc["griese2022.rgd.n_train", "status"] == "reproduced"
     assert table.loc["griese2022.rgd.n_train", "published"] == 1758
     assert table.loc["griese2022.rgd.n_train", "reproduced"] == 1758
-    assert table.loc["riggi2024.morphology.f1_simclr", "status"] == \
-        "no published value (figure)"
+    assert table.loc["lastufka2024.fig4.scalings", "status"] == "no published value (figure)"
+    assert table.loc["riggi2024.table3.epochs", "status"] == "published value not transcribed yet"
     assert table.loc["griese2022.rgd.n_test", "status"] == "not yet reproduced"
     extra = table.loc["extra.n_tiles"]
     assert extra["status"] == "extra (not in the papers)" and extra["reproduced"] == 12
