@@ -1,0 +1,59 @@
+"""Run the benchmarks: ``python benchmarks/run.py [NAME ...]``.
+
+Each ``benchmarks/bench_*.py`` module exposes ``BENCHMARKS = {name: callable}``; a callable
+returns ``{"name", "ratio", "target", "unit", "raw": {...}}``. One JSON line is printed per
+benchmark, with ``"pass": ratio >= target``; the exit code is 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def discover() -> dict:
+    """Return ``{name: callable}`` over all ``bench_*.py`` modules beside this file."""
+    found = {}
+    for path in sorted(HERE.glob("bench_*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for name, fn in module.BENCHMARKS.items():
+            if name in found:
+                raise SystemExit(f"benchmark {name!r} is defined twice ({path.name})")
+            found[name] = fn
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default all)")
+    parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    args = parser.parse_args(argv)
+    benchmarks = discover()
+    if args.list:
+        print("\n".join(benchmarks))
+        return 0
+    unknown = sorted(set(args.names) - set(benchmarks))
+    if unknown:
+        parser.error(f"unknown benchmark(s) {unknown}; choose from {sorted(benchmarks)}")
+    failed = 0
+    for name in args.names or list(benchmarks):
+        start = time.perf_counter()
+        result = benchmarks[name]()
+        result = {"name": name, **result}
+        result["pass"] = bool(result["ratio"] >= result["target"])
+        result["seconds"] = round(time.perf_counter() - start, 1)
+        failed += not result["pass"]
+        print(json.dumps(result), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""radiolib.scaling: limits agree with astropy, per-field vs per-crop, riggi3, NaN blanks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.stats import sigma_clip
+from astropy.visualization import (
+    AsymmetricPercentileInterval,
+    LogStretch,
+    MinMaxInterval,
+    PowerStretch,
+    ZScaleInterval,
+)
+from numpy.testing import assert_allclose
+
+from radiolib import scaling as S
+from radiolib.errors import ConfigError
+from radiolib.scaling import (
+    SCALINGS,
+    Compose,
+    MinMax,
+    Percentile,
+    SigmaClip,
+    Stack,
+    ZScale,
+    get_scaling,
+    resize,
+    riggi3,
+)
+
+SCORPIO = (Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real_fields"
+           / "ScorpioS17Field.fits")
+
+
+def synthetic_sky(n: int = 6, size: int = 96, seed: int = 0) -> np.ndarray:
+    """Gaussian noise with a few bright and extended sources: (n, size, size) float32."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    sky = rng.normal(1e-4, 1e-4, (n, size, size))
+    for img in sky:
+        for x0, y0, flux, width in rng.uniform([0, 0, 1e-3, 1], [size, size, 0.1, 8], (4, 4)):
+            img += flux * np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * width**2))
+    return sky.astype(np.float32)
+
+
+def real_tiles(n: int = 4, size: int = 256) -> np.ndarray | None:
+    if not SCORPIO.exists():
+        return None
+    from radiolib.io import read_fits
+
+    field = np.asarray(read_fits(SCORPIO).data, dtype=np.float32)
+    return np.stack([field[i : i + size, i : i + size] for i in range(0, 200 * n, 200)])
+
+
+def astropy_riggi3(tile: np.ndarray, size: int | None) -> np.ndarray:
+    """Reference: Riggi et al. 2024 channels with astropy, one tile at a time."""
+    _, lo, hi = sigma_clip(tile[np.isfinite(tile)], sigma_lower=5, sigma_upper=30,
+                           return_bounds=True)
+    channels = [np.clip(tile, lo, hi), ZScaleInterval(contrast=0.25)(tile),
+                ZScaleInterval(contrast=0.4)(tile)]
+    out = np.nan_to_num(np.stack([MinMaxInterval()(c) for c in channels])).astype(np.float32)
+    return out if size is None else resize(out, size)
+
+
+class TestLimits:
+    """Table-driven comparisons with astropy on the same pixels; rerun with NaN blanks below."""
+
+    blank = False
+
+    @pytest.fixture(params=["synthetic", "real"])
+    def images(self, request) -> np.ndarray:
+        images = synthetic_sky() if request.param == "synthetic" else real_tiles()
+        if images is None:
+            pytest.skip(f"real Scorpio field not found at {SCORPIO}")
+        if self.blank:
+            images = images.copy()
+            images[:, :20, :30] = np.nan  # a blanked corner, as at mosaic edges
+            images[1, 40:45] = np.nan
+        return images
+
+    @staticmethod
+    def check(ours, reference, images):
+        reference = np.asarray(reference, dtype=np.float64)
+        span = np.nanmax(images) - np.nanmin(images)
+        assert_allclose(ours[0], reference[:, 0], rtol=1e-5, atol=1e-6 * span)
+        assert_allclose(ours[1], reference[:, 1], rtol=1e-5, atol=1e-6 * span)
+
+    @pytest.mark.parametrize("contrast", [0.1, 0.25, 0.4, 1.0])
+    def test_zscale_matches_astropy(self, images, contrast):
+        ours = ZScale(contrast).limits(images.reshape(len(images), -1))
+        self.check(ours, [ZScaleInterval(contrast=contrast).get_limits(i) for i in images], images)
+
+    @pytest.mark.parametrize(("lower", "upper"), [(2, 98), (2, 99.9), (0, 100), (25, 75)])
+    def test_percentile_matches_astropy(self, images, lower, upper):
+        ours = Percentile(lower, upper).limits(images.reshape(len(images), -1))
+        reference = [AsymmetricPercentileInterval(lower, upper).get_limits(i) for i in images]
+        self.check(ours, reference, images)
+
+    @pytest.mark.parametrize(("low", "up", "maxiters"), [(5, 30, 5), (3, 3, 5), (1, 2, 1)])
+    def test_sigma_clip_matches_astropy(self, images, low, up, maxiters):
+        ours = SigmaClip(low, up, maxiters=maxiters).limits(images.reshape(len(images), -1))
+        reference = [sigma_clip(i[np.isfinite(i)], sigma_lower=low, sigma_upper=up,
+                                maxiters=maxiters, return_bounds=True)[1:] for i in images]
+        self.check(ours, reference, images)
+
+    def test_minmax_matches_astropy(self, images):
+        ours = MinMax().limits(images.reshape(len(images), -1))
+        self.check(ours, [MinMaxInterval().get_limits(i) for i in images], images)
+
+    @pytest.mark.parametrize("name", sorted(SCALINGS))
+    def test_outputs_are_float32_in_unit_range_with_blanks_zero(self, images, name):
+        out = get_scaling(name)(images)
+        assert out.dtype == np.float32 and np.isfinite(out).all()
+        assert out.min() >= 0 and out.max() <= 1
+        if name != "riggi3":
+            assert out.shape == images.shape
+            assert (out[np.isnan(images)] == 0).all()
+
+    def test_batch_equals_one_image_at_a_time(self, images):
+        scaling = ZScale(0.4)
+        assert_allclose(scaling(images), np.stack([scaling(i) for i in images]))
+
+
+class TestLimitsWithBlanks(TestLimits):
+    """The same table with NaN blanks: statistics ignore them and they come out as 0."""
+
+    blank = True
+
+
+def test_zscale_edge_cases_match_astropy():
+    rng = np.random.default_rng(1)
+    for values in (np.full(50, 3.0), rng.normal(size=4), rng.normal(size=300),
+                   np.r_[rng.normal(size=900), np.full(100, 50.0)]):
+        ours = ZScale().get_limits(values)
+        assert ours == pytest.approx(ZScaleInterval().get_limits(values), rel=1e-6)
+
+
+def test_dilation_equals_numpy_convolve():
+    bad = np.random.default_rng(2).random((5, 200)) < 0.05
+    for k in (1, 2, 3, 10, 11):
+        expected = np.array([np.convolve(r, np.ones(k, bool), mode="same") for r in bad])
+        np.testing.assert_array_equal(S._dilate(bad, k), expected)
+
+
+# ---------------------------------------------------------------- per field vs per crop
+@pytest.mark.parametrize("scaling", [ZScale(), Percentile(2, 99.9), SigmaClip(), MinMax()],
+                         ids=repr)
+def test_fitted_on_a_field_every_crop_gets_the_field_limits(scaling):
+    field = synthetic_sky(n=1, size=256, seed=3)[0]
+    crops = np.stack([field[i : i + 64, j : j + 64] for i in (0, 96, 192) for j in (0, 160)])
+    scaling.fit(field)
+    assert scaling.is_fitted
+    assert (scaling.vmin_, scaling.vmax_) == pytest.approx(scaling.get_limits(field))
+    expected = np.clip((crops - scaling.vmin_) / (scaling.vmax_ - scaling.vmin_), 0, 1)
+    assert_allclose(scaling.transform(crops), expected, atol=1e-6)
+    per_crop = scaling(crops)  # __call__: statistics of each crop, fitted state ignored
+    assert_allclose(per_crop, type(scaling)(**scaling_args(scaling))(crops))
+    assert not np.allclose(per_crop, expected, atol=1e-3)
+
+
+def scaling_args(scaling):
+    return {k: v for k, v in vars(scaling).items() if not k.endswith("_")}
+
+
+def test_unfitted_transform_is_per_image():
+    images = synthetic_sky(n=3)
+    assert_allclose(ZScale().transform(images), ZScale()(images))
+
+
+# ---------------------------------------------------------------- composition
+def test_interval_plus_stretch_matches_astropy_composition():
+    image = synthetic_sky(n=1)[0]
+    ours = (Percentile(1, 99) + S.LogStretch(100)) + S.PowerStretch(0.5)
+    assert isinstance(ours, Compose) and len(ours.steps) == 3
+    expected = PowerStretch(0.5)(LogStretch(100)(AsymmetricPercentileInterval(1, 99)(image)))
+    assert_allclose(ours(image), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_compose_fits_its_interval_on_the_field():
+    field = synthetic_sky(n=1, size=128, seed=4)[0]
+    scaling = get_scaling("log").fit(field)
+    assert scaling.is_fitted and scaling.steps[0].vmin_ == pytest.approx(field.min())
+    crop = field[:32, :32]
+    expected = LogStretch(1000)(np.clip((crop - field.min()) / np.ptp(field), 0, 1))
+    assert_allclose(scaling.transform(crop), expected, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- riggi3
+def test_riggi3_shape_dtype_and_size():
+    images = synthetic_sky(n=3, size=150)
+    assert riggi3()(images[0]).shape == (3, 224, 224)
+    out = riggi3(size=64)(images)
+    assert out.shape == (3, 3, 64, 64) and out.dtype == np.float32
+    assert 0 <= out.min() and out.max() <= 1
+
+
+def test_riggi3_channels_are_min_max_normalised_before_resize():
+    out = Stack(*riggi3().channels)(synthetic_sky(n=2))
+    assert_allclose(out.min(axis=(2, 3)), 0, atol=1e-7)
+    assert_allclose(out.max(axis=(2, 3)), 1, atol=1e-6)
+
+
+@pytest.mark.parametrize("size", [None, 224])
+def test_riggi3_matches_the_per_tile_astropy_pipeline(size):
+    tiles = real_tiles(n=3)
+    tiles = synthetic_sky(n=3, size=128) if tiles is None else tiles
+    tiles[0, :10] = np.nan
+    scaling = riggi3() if size else Stack(*riggi3().channels)
+    expected = np.stack([astropy_riggi3(t, size) for t in tiles])
+    assert_allclose(scaling(tiles), expected, atol=2e-5)
+
+
+def test_riggi3_batches_across_chunks_like_single_images():
+    images = synthetic_sky(n=S._CHUNK + 3, size=24, seed=5)
+    images[S._CHUNK + 1] = np.nan  # an all-blank image
+    scaling = riggi3(size=16)
+    batch = scaling(images)
+    assert_allclose(batch, np.stack([scaling(i) for i in images]), atol=1e-6)
+    assert (batch[S._CHUNK + 1] == 0).all()
+
+
+def test_riggi3_per_field_uses_field_statistics_per_channel():
+    field = synthetic_sky(n=1, size=256, seed=6)[0]
+    scaling = riggi3(size=32).fit(field)
+    assert [c.vmin_ for c in scaling.channels] == pytest.approx(
+        [c.get_limits(field)[0] for c in scaling.channels])
+    crops = np.stack([field[:64, :64], field[100:164, 100:164]])
+    assert not np.allclose(scaling.transform(crops), scaling(crops), atol=1e-3)
+
+
+@pytest.mark.parametrize("image", [np.full((16, 16), 2.0), np.full((16, 16), np.nan)],
+                         ids=["constant", "all-nan"])
+@pytest.mark.parametrize("name", sorted(SCALINGS))
+def test_constant_and_blank_images_give_zeros(image, name):
+    assert (get_scaling(name)(image) == 0).all()
+
+
+# ---------------------------------------------------------------- names and errors
+def test_registry_holds_both_papers_scalings():
+    assert {"sigmaclip", "zscale", "contrast", "log", "power", "minmax", "riggi3"} <= set(SCALINGS)
+
+
+def test_unknown_name_lists_the_valid_ones():
+    with pytest.raises(ConfigError, match="unknown scaling 'zscal'; choose one of contrast, log"):
+        get_scaling("zscal")
+
+
+@pytest.mark.parametrize(("name", "kwargs", "match"), [
+    ("zscale", {"contrast": 0}, r"contrast must be in \(0, 1\]"),
+    ("zscale", {"n_samples": 3}, "n_samples must be >= 10"),
+    ("contrast", {"lower": 98, "upper": 2}, "need 0 <= lower < upper <= 100"),
+    ("sigmaclip", {"sigma_lower": -5}, "must be > 0"),
+    ("sigmaclip", {"maxiters": 0}, "maxiters must be >= 1"),
+    ("log", {"a": 0}, "a must be > 0"),
+    ("riggi3", {"contrasts": (0.25,)}, "two zscale contrasts"),
+    ("riggi3", {"size": 0}, "size must be a positive int"),
+    ("minmax", {"contrast": 0.3}, "bad keyword arguments"),
+])
+def test_bad_arguments_explain_themselves(name, kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        get_scaling(name, **kwargs)
+    if name != "minmax":
+        with pytest.raises(ValueError, match=match):
+            SCALINGS[name](**kwargs)
+
+
+@pytest.mark.parametrize("shape", [(10,), (0, 8, 8), (2, 2, 8, 8)])
+def test_wrong_input_shape(shape):
+    with pytest.raises(ValueError, match=r"expected an image \(H, W\) or a batch"):
+        ZScale()(np.zeros(shape))
+
+
+@pytest.mark.parametrize("name", sorted(SCALINGS))
+def test_infinite_pixels_are_ignored_by_statistics_and_clipped(name):
+    image = synthetic_sky(n=1, size=64, seed=7)[0]
+    dirty = image.copy()
+    dirty[0, 0], dirty[0, 1] = np.inf, -np.inf
+    out, clean = get_scaling(name)(dirty), get_scaling(name)(np.where(np.isinf(dirty), np.nan,
+                                                                      dirty))
+    assert np.isfinite(out).all() and 0 <= out.min() and out.max() <= 1
+    if name != "riggi3":
+        assert_allclose(out.ravel()[2:], clean.ravel()[2:], atol=1e-6)
+        assert out[0, 0] == 1 and out[0, 1] == 0
