@@ -1,0 +1,141 @@
+"""Box generators: counts match the formulas, coverage at borders, MGCLS overlaps, banner sizes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from radiolib.tiling import (
+    banner_boxes,
+    box_sums,
+    hulk_boxes,
+    hulk_starts,
+    mgcls_boxes,
+    mgcls_starts,
+    n_hulk_tiles,
+    n_mgcls_tiles,
+)
+
+SHAPES = [(256, 256), (300, 300), (1000, 1000), (700, 600), (255, 4000), (513, 384), (4096, 257),
+          (2000, 3617), (3617, 3617), (1, 1), (0, 10)]
+GRIDS = [(256, 0.5), (256, 0.0), (128, 0.25), (64, 0.75), (100, 0.5)]
+
+
+def coverage(shape, boxes) -> np.ndarray:
+    count = np.zeros(shape, np.int32)
+    for x0, y0, x1, y1 in boxes:
+        count[y0:y1, x0:x1] += 1
+    return count
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(("size", "overlap"), GRIDS)
+def test_hulk_count_matches_formula_and_boxes_are_full_tiles(shape, size, overlap):
+    boxes = hulk_boxes(shape, size, overlap)
+    assert len(boxes) == n_hulk_tiles(shape, size, overlap)
+    assert boxes.dtype == np.int64 and boxes.shape == (len(boxes), 4)
+    if len(boxes):
+        assert (boxes[:, 2:] - boxes[:, :2] == size).all()
+        assert (boxes[:, :2] >= 0).all() and (boxes[:, 2] <= shape[1]).all()
+        assert (boxes[:, 3] <= shape[0]).all()
+        assert len(np.unique(boxes, axis=0)) == len(boxes)  # no tile duplicated
+        order = np.lexsort((boxes[:, 0], boxes[:, 1]))
+        assert (order == np.arange(len(boxes))).all()  # row-major, for streaming
+
+
+@pytest.mark.parametrize("shape", [s for s in SHAPES if min(s) >= 64 and max(s) <= 2000])
+@pytest.mark.parametrize(("size", "overlap"), GRIDS)
+def test_hulk_covers_every_pixel_and_duplicates_only_at_the_far_border(shape, size, overlap):
+    boxes = hulk_boxes(shape, size, overlap)
+    if min(shape) < size:
+        assert len(boxes) == 0
+        return
+    count = coverage(shape, boxes)
+    assert count.min() >= 1  # no pixel lost at any border
+    stride = round(size * (1 - overlap))
+    for n in shape:
+        starts = hulk_starts(n, size, overlap)
+        regular = np.arange(0, n - size + 1, stride)  # the designed windows
+        designed = coverage((1, n), [(s, 0, s + size, 1) for s in regular])[0]
+        line = coverage((1, n), [(s, 0, s + size, 1) for s in starts])[0]
+        # identical to the design except under the one edge-aligned window, which adds 1
+        edge = starts[-1] if len(starts) > len(regular) else n
+        np.testing.assert_array_equal(line[:edge], designed[:edge])
+        assert (line[edge:] - designed[edge:] <= 1).all()
+        assert len(starts) <= len(regular) + 1 and (line >= 1).all()
+    # the 2-D count is the outer product of the per-axis counts
+    lines = [coverage((1, n), [(s, 0, s + size, 1) for s in hulk_starts(n, size, overlap)])[0]
+             for n in shape]
+    np.testing.assert_array_equal(count, np.outer(*lines))
+
+
+def test_hulk_defaults_are_riggi_256_half_overlap():
+    np.testing.assert_array_equal(hulk_starts(1000), [0, 128, 256, 384, 512, 640, 744])
+    assert n_hulk_tiles((1000, 1000)) == 49
+    assert n_hulk_tiles((300, 300)) == 4  # 0 and the edge-aligned 44
+
+
+@pytest.mark.parametrize(("size", "overlap", "match"), [(0, 0.5, "size"), (256, 1.0, "overlap"),
+                                                        (256, -0.1, "overlap")])
+def test_hulk_rejects_bad_parameters(size, overlap, match):
+    with pytest.raises(ValueError, match=match):
+        hulk_boxes((1000, 1000), size, overlap)
+
+
+@pytest.mark.parametrize("n", [255, 256, 257, 500, 512, 700, 900, 1000, 1010, 1024, 1030, 3617,
+                               3600, 4096, 4100, 7938])
+@pytest.mark.parametrize("max_overlap", [10, 0, 40])
+def test_mgcls_overlap_is_bounded_and_count_is_closest(n, max_overlap):
+    size = 256
+    starts = mgcls_starts(n, size, max_overlap)
+    assert n_mgcls_tiles((n, n), size, max_overlap) == len(starts) ** 2
+    assert len(mgcls_boxes((n, n), size, max_overlap)) == len(starts) ** 2
+    if n < size:
+        assert len(starts) == 0
+        return
+    assert (starts >= 0).all() and (starts + size <= n).all()
+    steps = np.diff(starts)
+    assert (size - steps <= max_overlap).all()  # overlap of neighbours
+    if len(starts) > 1:
+        assert starts[0] == 0 and starts[-1] == n - size
+        assert steps.max() - steps.min() <= 1  # evenly spread
+    k = len(starts)
+    assert k in (n // size, -(-n // size))  # floor or ceil of n / size
+    if k == n // size and k != -(-n // size) and k >= 1:  # one more crop would overlap too much
+        assert -(-((k + 1) * size - n) // k) > max_overlap
+
+
+def test_mgcls_examples():
+    np.testing.assert_array_equal(mgcls_starts(1000), [0, 248, 496, 744])  # 4 crops, 8 px overlap
+    np.testing.assert_array_equal(mgcls_starts(900), [0, 322, 644])  # 3 crops, 66 px gaps
+    np.testing.assert_array_equal(mgcls_starts(300), [22])  # one crop, centred
+    cover = coverage((1, 900), [(s, 0, s + 256, 1) for s in mgcls_starts(900)])[0]
+    assert cover.max() == 1 and (cover == 0).sum() == 900 - 3 * 256  # remainder in the gaps
+
+
+def test_banner_boxes_are_centred_and_sized():
+    x, y, extent = np.array([50.2, 10.0, 399.4]), np.array([60.7, 5.0, 200.0]), [40, 4, 1000]
+    boxes = banner_boxes(x, y, extent, factor=1.5, min_size=32, shape=(400, 400))
+    side = boxes[:, 2] - boxes[:, 0]
+    np.testing.assert_array_equal(side, [60, 32, 400])  # 1.5x, the minimum, capped at the image
+    np.testing.assert_array_equal(side, boxes[:, 3] - boxes[:, 1])
+    centre = (boxes[:, :2] + boxes[:, 2:] - 1) / 2
+    assert np.abs(centre - np.stack([x, y], 1)).max() <= 1.0
+    assert boxes[1, 0] < 0  # sticks out of the image: read as NaN, counted in nan_fraction
+
+
+def test_banner_boxes_reject_bad_input():
+    with pytest.raises(ValueError, match="finite"):
+        banner_boxes([np.nan], [1.0], [10.0])
+    with pytest.raises(ValueError, match="min_size"):
+        banner_boxes([1.0], [1.0], [10.0], min_size=0)
+
+
+def test_box_sums_match_brute_force():
+    rng = np.random.default_rng(1)
+    mask = rng.random((97, 131)) < 0.3
+    boxes = np.array([[0, 0, 131, 97], [10, 20, 30, 40], [-5, -5, 10, 10], [120, 90, 200, 200],
+                      [200, 200, 300, 300]])
+    expected = [mask[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)].sum()
+                for x0, y0, x1, y1 in boxes]
+    np.testing.assert_array_equal(box_sums(mask, boxes), expected)
