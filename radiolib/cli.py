@@ -46,6 +46,16 @@ def _cmd_preprocess(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def _cmd_tile(args: argparse.Namespace) -> int:
+    from radiolib.tiling import tile_fits
+
+    tiles = tile_fits(args.mosaic, args.mode, out_dir=args.out, catalogue=args.catalogue,
+                      size=args.size, overlap=args.overlap, nan_max=args.nan_max,
+                      overwrite=args.overwrite)
+    print(tiles.summary())
+    return 0
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from radiolib.reproduce import reproduce
 
@@ -100,6 +110,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preview", action="store_true", help="also write PNG previews")
     p.add_argument("--size", type=int, help="resize to SIZE x SIZE pixels (riggi3: 224)")
     p.set_defaults(func=_cmd_preprocess)
+
+    p = sub.add_parser(
+        "tile",
+        help="cut a FITS mosaic into tiles (hulk, banner or MGCLS crops)",
+        description="Cut a mosaic into a TileSet on disk (tiles.npy, index.csv, fields.json): "
+        "hulk = sliding windows (Riggi), banner = source-centred cut-outs 1.5x the source "
+        "size from a catalogue (Riggi), mgcls = crops with minimal overlap (Lastufka). "
+        "Tiles with too many NaN pixels are skipped and counted.",
+    )
+    p.add_argument("mosaic", type=Path, metavar="MOSAIC.fits")
+    p.add_argument("--mode", required=True, choices=["banner", "hulk", "mgcls"])
+    p.add_argument("--catalogue", type=Path, help="source list (FITS/CSV; needed for banner)")
+    p.add_argument("--out", required=True, type=Path, help="output folder (the TileSet)")
+    p.add_argument("--size", type=int, default=256, help="tile side in pixels (default 256)")
+    p.add_argument("--overlap", type=float, default=0.5, help="hulk overlap (default 0.5)")
+    p.add_argument("--nan-max", type=float, help="skip tiles with a larger NaN fraction")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.set_defaults(func=_cmd_tile)
 
     p = sub.add_parser(
         "reproduce",
