@@ -1,0 +1,229 @@
+"""Survey presets of the simulated sky: what each field models, and what it does not.
+
+A preset is a frozen dataclass of numbers: instrument (pixel, beam, noise, primary beam or
+mosaic), sky content (one `ClassSpec` per morphology: density, flux and size ranges) and
+artefact levels. Densities are per square degree; fluxes in Jy at the preset's frequency;
+sizes are largest angular sizes in arcsec. Each preset's ``description`` says what it models
+and what it does not:
+
+- ``emupilot``: ASKAP EMU pilot (Riggi et al. 2024): extragalactic sky, mosaic with seams.
+- ``smgps``: MeerKAT Galactic Plane Survey (Riggi et al. 2024): + HII regions, SNR shells,
+  Galactic diffuse clouds and background, filaments; more artefacts.
+- ``mgcls``: MeerKAT Galaxy Cluster Legacy Survey (Lastufka et al. 2024): one PB-corrected
+  pointing on a cluster (halo, relics, tails), rms 4 µJy/beam, DQF 0-3.
+
+None models spectral indices, polarisation, source clustering, w-term or bandwidth/time
+smearing, or true deconvolution residuals (only parametric radial ripples and spokes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from radiolib.errors import ConfigError
+
+__all__ = ["PRESETS", "ClassSpec", "ClusterSpec", "SkyPreset", "get_preset"]
+
+
+@dataclass(frozen=True)
+class ClassSpec:
+    """One morphology's population: ``density`` per deg² with flux in ``flux`` (Jy).
+
+    Fluxes follow dN/dS ∝ S^-gamma (S^-gamma_faint below ``s_break``); sizes (arcsec) are
+    log-uniform in ``size``.
+    """
+
+    name: str
+    density: float
+    flux: tuple[float, float]
+    size: tuple[float, float] = (0.0, 0.0)
+    gamma: float = 2.0
+    gamma_faint: float | None = None
+    s_break: float | None = None
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """A galaxy cluster at the field centre: halo, relics, bent-tail members, threads."""
+
+    p_halo: float = 0.7
+    n_relics: float = 0.8
+    n_tails: float = 5.0
+    n_threads: float = 1.0
+    radius_arcmin: float = 8.0
+    halo_flux: tuple[float, float] = (5e-3, 8e-2)
+    halo_size: tuple[float, float] = (240.0, 720.0)
+
+
+@dataclass(frozen=True)
+class SkyPreset:
+    """A survey field: instrument, noise, primary beam or mosaic, sky content, artefacts.
+
+    ``mode`` is ``"pointing"`` (one primary-beam-corrected pointing: noise ∝ 1/PB, NaN where
+    PB < ``pb_cut``) or ``"mosaic"`` (a grid of pointings and tiles: noise ripple, tile seams
+    with pedestals and noise steps, survey edges with rising noise and NaN borders).
+    """
+
+    name: str
+    description: str
+    telescope: str
+    freq_hz: float
+    pixel_scale: float
+    beam: tuple[float, float, float]
+    rms: float
+    centre: tuple[float, float]
+    classes: tuple[ClassSpec, ...]
+    mode: str = "mosaic"
+    pb_fwhm_arcmin: float = 60.0
+    pb_cut: float = 0.5
+    pointing_spacing_arcmin: float = 40.0
+    tile_deg: float = 1.5
+    seam_level: float = 0.6
+    seam_noise: float = 0.15
+    edge_prob: float = 0.5
+    edge_width: tuple[float, float] = (0.01, 0.05)
+    edge_taper: float = 0.06
+    background_level: float = 0.0
+    background_scale_arcmin: float = 10.0
+    dqf_probs: tuple[float, float, float, float] = (0.4, 0.35, 0.2, 0.05)
+    artefact_levels: tuple[float, float, float, float] = (0.0003, 0.001, 0.003, 0.01)
+    ripple_beams: tuple[float, float] = (3.0, 6.0)
+    cluster: ClusterSpec | None = None
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Names of the morphologies this preset draws."""
+        return tuple(c.name for c in self.classes)
+
+
+_RADIO_GALAXIES = (
+    ClassSpec("fri", 6.0, (2e-3, 1.0), (40.0, 300.0)),
+    ClassSpec("frii", 8.0, (2e-3, 2.0), (40.0, 400.0)),
+    ClassSpec("wat", 1.5, (3e-3, 0.5), (60.0, 300.0)),
+    ClassSpec("ht", 1.5, (2e-3, 0.3), (40.0, 250.0)),
+    ClassSpec("hybrid", 0.8, (3e-3, 0.5), (60.0, 300.0)),
+    ClassSpec("xshaped", 0.6, (3e-3, 0.5), (80.0, 300.0)),
+    ClassSpec("ddrg", 0.6, (3e-3, 0.5), (80.0, 400.0)),
+)
+
+EMUPILOT = SkyPreset(
+    name="emupilot",
+    description="""ASKAP EMU-pilot-like extragalactic field (944 MHz, 2"/pixel, 13"x11" beam).
+
+    Models: compact sources from a broken power-law dN/dS (slope 1.6 below 0.13 mJy, 2.0 above),
+    resolved blobs, FRI/FRII, wide-angle and head-tail radio galaxies, hybrids, X-shaped and
+    double-double galaxies, ORC-like rings (tuned so ~7 % of 256² hulk tiles are PECULIAR),
+    rare filaments, halos and relics; beam-correlated noise of 30 µJy/beam, a mosaic of
+    pointings (small noise ripple) cut into tiles with seams (pedestal and noise steps), survey
+    edges with rising noise and NaN borders, sidelobe ripples around bright sources (DQF 0-3).
+    Does not model: spectral index or bandwidth smearing, clustering of sources, Galactic
+    emission, true ASKAP PAF beam shapes, deconvolution residuals other than radial ripples.
+    """,
+    telescope="ASKAP",
+    freq_hz=944e6,
+    pixel_scale=2.0,
+    beam=(13.0, 11.0, 70.0),
+    rms=30e-6,
+    centre=(330.0, -52.0),
+    classes=(
+        ClassSpec("compact", 2400.0, (30e-6, 2.0), gamma=2.0, gamma_faint=1.6, s_break=1.3e-4),
+        ClassSpec("resolved", 100.0, (2e-4, 0.2), (14.0, 60.0)),
+        *_RADIO_GALAXIES,
+        ClassSpec("ring", 1.9, (4e-3, 4e-2), (60.0, 180.0), gamma=1.5),
+        ClassSpec("filament", 0.3, (2e-3, 2e-2), (120.0, 600.0)),
+        ClassSpec("halo", 0.05, (5e-3, 5e-2), (180.0, 600.0)),
+        ClassSpec("relic", 0.05, (5e-3, 5e-2), (180.0, 600.0)),
+    ),
+    pointing_spacing_arcmin=54.0,
+    pb_fwhm_arcmin=99.0,
+    tile_deg=1.2,
+)
+
+SMGPS = SkyPreset(
+    name="smgps",
+    description="""MeerKAT Galactic Plane Survey-like field (1.3 GHz, 1.5"/pixel, 8" beam).
+
+    Models: the extragalactic background seen through the plane (same compact and radio-galaxy
+    populations, fewer resolved ones), HII regions (resolved thermal blobs), supernova-remnant
+    shells, large Galactic diffuse clouds (log-normal random fields), non-thermal filaments,
+    ring-shaped peculiar sources (bubbles / ORC-like, tuned to ~7 % PECULIAR hulk tiles), a weak
+    large-scale diffuse background, 20 µJy/beam correlated noise, a mosaic with seams and
+    survey edges, stronger sidelobe artefacts (DQF skewed high).
+    Does not model: missing short spacings (negative bowls), absorption, polarisation, the
+    latitude dependence of Galactic emission, realistic SNR/HII luminosity functions.
+    """,
+    telescope="MeerKAT",
+    freq_hz=1.3e9,
+    pixel_scale=1.5,
+    beam=(8.0, 8.0, 0.0),
+    rms=20e-6,
+    centre=(241.0, -52.2),
+    classes=(
+        ClassSpec("compact", 3000.0, (20e-6, 2.0), gamma=2.0, gamma_faint=1.6, s_break=1.2e-4),
+        ClassSpec("resolved", 60.0, (2e-4, 0.2), (10.0, 45.0)),
+        *_RADIO_GALAXIES,
+        ClassSpec("ring", 4.6, (4e-3, 6e-2), (50.0, 200.0), gamma=1.5),
+        ClassSpec("filament", 3.0, (2e-3, 5e-2), (60.0, 600.0)),
+        ClassSpec("hii", 30.0, (1e-3, 0.5), (15.0, 120.0)),
+        ClassSpec("snr", 1.5, (0.05, 5.0), (120.0, 900.0)),
+        ClassSpec("cloud", 3.0, (0.05, 5.0), (300.0, 1500.0)),
+    ),
+    pointing_spacing_arcmin=30.0,
+    pb_fwhm_arcmin=66.0,
+    tile_deg=1.0,
+    background_level=0.8,
+    background_scale_arcmin=12.0,
+    dqf_probs=(0.25, 0.35, 0.25, 0.15),
+)
+
+MGCLS = SkyPreset(
+    name="mgcls",
+    description="""MeerKAT MGCLS-like cluster pointing (1.28 GHz, 1.5"/pixel, 7.6" beam).
+
+    Models: one primary-beam-corrected pointing (Gaussian PB of FWHM 67': noise rises as 1/PB
+    towards the edge, NaN beyond PB = 0.5), a cluster at the centre (radio halo with
+    probability 0.7, Poisson relics, bent-tail members, threads), field compact sources down
+    to 4 µJy/beam rms, field radio galaxies, rare rings, sidelobe ripples with a per-field DQF
+    as in MGCLS (Lastufka Fig 12).
+    Does not model: the true MeerKAT beam (Airy sidelobes, frequency dependence), direction-
+    dependent calibration errors other than radial ripples, mosaicking (MGCLS fields are single
+    pointings), cluster redshift or the halo-mass relations.
+    """,
+    telescope="MeerKAT",
+    freq_hz=1.28e9,
+    pixel_scale=1.5,
+    beam=(7.6, 7.6, 0.0),
+    rms=4e-6,
+    centre=(303.1, -56.8),
+    classes=(
+        ClassSpec("compact", 7000.0, (4e-6, 2.0), gamma=2.0, gamma_faint=1.6, s_break=1.2e-4),
+        ClassSpec("resolved", 150.0, (5e-5, 0.2), (8.0, 40.0)),
+        *_RADIO_GALAXIES,
+        ClassSpec("ring", 1.0, (1e-3, 2e-2), (50.0, 200.0), gamma=1.5),
+        ClassSpec("filament", 0.5, (5e-4, 1e-2), (60.0, 400.0)),
+    ),
+    mode="pointing",
+    pb_fwhm_arcmin=67.0,
+    pb_cut=0.5,
+    dqf_probs=(0.3, 0.35, 0.25, 0.1),
+    cluster=ClusterSpec(),
+)
+
+PRESETS: dict[str, SkyPreset] = {p.name: p for p in (EMUPILOT, MGCLS, SMGPS)}
+
+
+def get_preset(name: str | SkyPreset) -> SkyPreset:
+    """Return the preset called ``name`` (a `SkyPreset` passes through).
+
+    Raises
+    ------
+    ConfigError
+        Unknown name; the message lists the presets.
+    """
+    if isinstance(name, SkyPreset):
+        return name
+    try:
+        return PRESETS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown sky preset {name!r}; choose one of "
+                          f"{', '.join(sorted(PRESETS))}") from None

@@ -1,0 +1,30 @@
+import dataclasses
+
+import pytest
+
+from radiolib.errors import ConfigError
+from radiolib.sky import PRESETS, get_preset
+
+
+def test_presets_are_the_three_surveys():
+    assert sorted(PRESETS) == ["emupilot", "mgcls", "smgps"]
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_preset_documents_what_it_models_and_not(name):
+    preset = get_preset(name)
+    assert "Models:" in preset.description and "Does not model:" in preset.description
+    assert 1.5 <= preset.pixel_scale <= 2.0
+    assert abs(sum(preset.dqf_probs) - 1) < 1e-9
+    assert preset.class_names[0] == "compact"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        preset.rms = 1.0
+
+
+def test_unknown_preset_lists_the_presets():
+    with pytest.raises(ConfigError, match="emupilot, mgcls, smgps"):
+        get_preset("lofar")
+
+
+def test_preset_object_passes_through():
+    assert get_preset(PRESETS["smgps"]) is PRESETS["smgps"]
