@@ -18,6 +18,8 @@ from collections.abc import Iterable
 import numpy as np
 from scipy import ndimage
 
+from radiolib.tiling.boxes import count_in_boxes
+
 __all__ = ["CLASS_FRAME", "DET_CLASSES", "FRAME_LABELS", "PRIORITY", "RGZ_CLASSES",
            "det_class", "frame_labels", "islands_and_peaks", "label_matrix", "primary_label",
            "rgz_class", "source_counts"]
@@ -182,18 +184,10 @@ def source_counts(catalogue, boxes, *, snr_min: float = 5.0,
     """Count sources with ``snr >= snr_min`` (and ``flux >= flux_min``) centred in each box.
 
     This is Lastufka et al. 2024's regression target for crops; the centre is the catalogue's
-    ``(x, y)``, inside ``x0 <= x < x1`` and ``y0 <= y < y1``.
+    ``(x, y)``, counted with the pixel convention of `radiolib.tiling.count_in_boxes`.
     """
-    b = _boxes(boxes)
+    boxes = _boxes(boxes)  # validates the shape
     keep = (_col(catalogue, "kind").astype(str) == "source") & (_col(catalogue, "snr") >= snr_min)
     if flux_min is not None:
         keep &= _col(catalogue, "flux") >= flux_min
-    x, y = _col(catalogue, "x")[keep].astype(float), _col(catalogue, "y")[keep].astype(float)
-    order = np.argsort(x, kind="stable")
-    x, y = x[order], y[order]
-    counts = np.empty(len(b), dtype=np.int64)
-    for i, (x0, y0, x1, y1) in enumerate(b):
-        lo, hi = np.searchsorted(x, x0, side="left"), np.searchsorted(x, x1, side="left")
-        yy = y[lo:hi]
-        counts[i] = np.count_nonzero((yy >= y0) & (yy < y1))
-    return counts
+    return count_in_boxes(_col(catalogue, "x")[keep], _col(catalogue, "y")[keep], boxes)

@@ -7,6 +7,7 @@ formulas are pure functions of the image shape (see `radiolib.tiling.boxes`).
 from .boxes import (
     banner_boxes,
     box_sums,
+    count_in_boxes,
     hulk_boxes,
     hulk_starts,
     mgcls_boxes,
@@ -16,7 +17,7 @@ from .boxes import (
 )
 from .catalogue import banner_boxes_from_catalogue, catalogue_pixels
 from .stats import FIELD_LIMITS, field_statistics, fitted_scaling
-from .tile import DEFAULT_NAN_MAX, MODES, count_in_boxes, tile_fields, tile_fits
+from .tile import DEFAULT_NAN_MAX, MODES, tile_fields, tile_fits
 from .tileset import TileSet, TileSetExistsError, TileSetWriter
 
 __all__ = [

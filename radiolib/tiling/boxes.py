@@ -22,6 +22,7 @@ import numpy as np
 __all__ = [
     "banner_boxes",
     "box_sums",
+    "count_in_boxes",
     "hulk_boxes",
     "hulk_starts",
     "mgcls_boxes",
@@ -155,3 +156,21 @@ def box_sums(values: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     x0, x1 = np.clip(b[:, 0], 0, nx), np.clip(b[:, 2], 0, nx)
     y0, y1 = np.clip(b[:, 1], 0, ny), np.clip(b[:, 3], 0, ny)
     return integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
+
+
+def count_in_boxes(x, y, boxes) -> np.ndarray:
+    """Count the points (x, y) (0-based pixel coordinates) inside each box (N, 4).
+
+    Box ``(x0, y0, x1, y1)`` holds pixels ``data[y0:y1, x0:x1]``; pixel i spans [i - 1/2, i + 1/2),
+    so a point is inside when ``x0 - 1/2 <= x < x1 - 1/2`` (and likewise in y).
+    """
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    b = np.asarray(boxes, np.float64).reshape(-1, 4) - 0.5
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    lo, hi = np.searchsorted(x, b[:, 0], "left"), np.searchsorted(x, b[:, 2], "left")
+    counts = np.empty(len(b), np.int64)
+    for i, (y0, y1) in enumerate(b[:, [1, 3]]):
+        yy = y[lo[i] : hi[i]]
+        counts[i] = np.count_nonzero((yy >= y0) & (yy < y1))
+    return counts

@@ -22,12 +22,12 @@ from radiolib.errors import ConfigError
 from radiolib.io import Image, read_fits
 
 from ._reader import MosaicReader
-from .boxes import hulk_boxes, mgcls_boxes
+from .boxes import count_in_boxes, hulk_boxes, mgcls_boxes
 from .catalogue import banner_boxes_from_catalogue, catalogue_pixels
 from .stats import field_statistics
 from .tileset import INDEX_COLUMNS, TileSet, TileSetWriter
 
-__all__ = ["DEFAULT_NAN_MAX", "MODES", "count_in_boxes", "tile_fields", "tile_fits"]
+__all__ = ["DEFAULT_NAN_MAX", "MODES", "tile_fields", "tile_fits"]
 
 MODES = ("banner", "hulk", "mgcls")
 #: NaN fraction above which a tile is skipped, per mode: Lastufka et al.'s crops hold no NaN.
@@ -76,19 +76,6 @@ def _tile_banner(reader: MosaicReader, boxes: np.ndarray, writer: TileSetWriter,
             keep[i] = True
             writer.write(resize(cut, writer.size))
     return keep, nan_fraction
-
-
-def count_in_boxes(x, y, boxes: np.ndarray, *, chunk: int = 1 << 22) -> np.ndarray:
-    """Count the points (x, y) (pixel coordinates) inside each box, vectorised in chunks."""
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    boxes = np.asarray(boxes).reshape(-1, 4)
-    counts = np.zeros(len(boxes), np.int64)
-    step = max(1, chunk // max(len(x), 1))
-    for i in range(0, len(boxes), step):
-        b = boxes[i : i + step, :, None] - 0.5  # pixel i spans [i - 1/2, i + 1/2)
-        inside = (x >= b[:, 0]) & (x < b[:, 2]) & (y >= b[:, 1]) & (y < b[:, 3])
-        counts[i : i + step] = inside.sum(axis=1)
-    return counts
 
 
 def _label_columns(labels: Labels, boxes: np.ndarray, keep: np.ndarray) -> pd.DataFrame:
