@@ -1,4 +1,4 @@
-"""Figure functions: data in, :class:`matplotlib.figure.Figure` out; no computation beyond display.
+"""Figures of the data stage: sample grids, scaling comparisons, channel stacks.
 
 Each function takes arrays (already scaled where that matters) and returns the figure, so a
 notebook cell is one call and the same figure can be saved by a script.
