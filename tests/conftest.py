@@ -33,7 +33,7 @@ def built_book(tmp_path_factory) -> SimpleNamespace:
     book = tmp_path_factory.mktemp("smoke-book") / "book"
     shutil.copytree(REPO / "book", book,
                     ignore=shutil.ignore_patterns("_build", "notebooks", "_results", "_failed",
-                                                 "_screenshots", "__pycache__"))
+                                                 "_screenshots", "_work", "__pycache__"))
     # like the Makefile: beside a checkout with ../shared/data, that folder is the data mirror
     saved = os.environ.get("RADIOLIB_MIRROR")
     if saved is None and (SHARED_DATA / "README.md").exists():

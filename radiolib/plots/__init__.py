@@ -1,5 +1,30 @@
 """Figure functions: data in, :class:`matplotlib.figure.Figure` out; one module per book stage."""
 
 from radiolib.plots.data import plot_channels, plot_image_grid, plot_scaling_comparison, use_style
+from radiolib.plots.sky import (
+    display_norm,
+    plot_centre_edge,
+    plot_field_gallery,
+    plot_field_zooms,
+    plot_fields_by_flag,
+    plot_label_fractions,
+    plot_realism,
+    plot_tiles,
+    thumbnail,
+)
 
-__all__ = ["plot_channels", "plot_image_grid", "plot_scaling_comparison", "use_style"]
+__all__ = [
+    "display_norm",
+    "plot_centre_edge",
+    "plot_channels",
+    "plot_field_gallery",
+    "plot_field_zooms",
+    "plot_fields_by_flag",
+    "plot_image_grid",
+    "plot_label_fractions",
+    "plot_realism",
+    "plot_scaling_comparison",
+    "plot_tiles",
+    "thumbnail",
+    "use_style",
+]

@@ -116,7 +116,8 @@ def test_captioned_figures_render(visits):
     for name, seen in visits.items():
         if not name.startswith("notebooks/"):
             continue
-        source = Path(__file__).resolve().parents[2] / "notebooks" / f"{name.split('/', 1)[1]}.ipynb"
+        notebooks = Path(__file__).resolve().parents[2] / "notebooks"
+        source = notebooks / f"{name.split('/', 1)[1]}.ipynb"
         nb = nbformat.read(source, as_version=4)
         wanted = sum("figure" in c.metadata.get("mystnb", {}) for c in nb.cells)
         assert seen["n_figures"] >= wanted, f"{name}: {seen['n_figures']} of {wanted} figures"
