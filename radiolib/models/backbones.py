@@ -1,0 +1,181 @@
+"""Backbones of both papers and the feature-extractor interface used by every downstream task.
+
+* ``resnet18`` (Riggi et al. [0], 512-d) and ``resnet50`` (Lastufka et al. [1], 2048-d):
+  torchvision ResNets, ``fc`` replaced by ``Identity`` (the pooled features), first convolution
+  rebuilt for 1-channel input as in the released DINO code;
+* ``vit_s8`` (ViT-S/8, 384-d) and ``vit_b16`` (ViT-B/16, 768-d) of [1]: torchvision's
+  :class:`~torchvision.models.VisionTransformer` returning the CLS token, for any input size
+  (position embeddings interpolated as in DINO [2]).
+
+No pretrained weights are downloaded (``weights=None``); published checkpoints are loaded by
+:mod:`radiolib.models.weights`.
+
+- [0] Riggi et al. 2024, PASA, arXiv:2404.18462
+- [1] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
+- [2] Caron et al. 2021, DINO, https://arxiv.org/abs/2104.14294
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models import resnet18, resnet50
+from torchvision.models.vision_transformer import VisionTransformer
+
+__all__ = ["BACKBONES", "ViTBackbone", "attention_maps", "backbone", "default_device"]
+
+_VIT = {  # patch, layers, heads, hidden, mlp
+    "vit_s8": (8, 12, 6, 384, 1536),
+    "vit_b16": (16, 12, 12, 768, 3072),
+}
+_RESNET = {"resnet18": (resnet18, 512), "resnet50": (resnet50, 2048)}
+BACKBONES: tuple[str, ...] = tuple(sorted([*_RESNET, *_VIT]))
+
+
+def default_device() -> torch.device:
+    """``cuda`` when a GPU is visible, else ``cpu``."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class ViTBackbone(VisionTransformer):
+    """torchvision ViT returning the CLS token (B, D), for any input size divisible by the patch.
+
+    ``image_size`` is the size the position embeddings are built for; other sizes interpolate
+    them bicubically exactly as DINO's ``interpolate_pos_encoding`` [2].
+
+    Parameters
+    ----------
+    image_size, patch_size, num_layers, num_heads, hidden_dim, mlp_dim : int
+        As :class:`torchvision.models.VisionTransformer`.
+    in_chans : int
+        Input channels (1 for Lastufka et al.'s single-channel crops).
+    """
+
+    def __init__(self, image_size: int = 224, patch_size: int = 8, num_layers: int = 12,
+                 num_heads: int = 6, hidden_dim: int = 384, mlp_dim: int = 1536,
+                 in_chans: int = 3) -> None:
+        super().__init__(image_size=image_size, patch_size=patch_size, num_layers=num_layers,
+                         num_heads=num_heads, hidden_dim=hidden_dim, mlp_dim=mlp_dim)
+        self.heads = nn.Identity()
+        self.in_chans = in_chans
+        if in_chans != 3:
+            self.conv_proj = nn.Conv2d(in_chans, hidden_dim, patch_size, stride=patch_size)
+            nn.init.trunc_normal_(self.conv_proj.weight,
+                                  std=math.sqrt(1 / (in_chans * patch_size ** 2)))
+            nn.init.zeros_(self.conv_proj.bias)
+
+    def _position_embedding(self, rows: int, cols: int) -> torch.Tensor:
+        pos = self.encoder.pos_embedding
+        n = pos.shape[1] - 1
+        side = math.isqrt(n)
+        if rows == cols == side:
+            return pos
+        grid = pos[:, 1:].reshape(1, side, side, -1).permute(0, 3, 1, 2)
+        # DINO's interpolate_pos_encoding: a scale factor with +0.1 against rounding errors
+        grid = F.interpolate(grid, scale_factor=((rows + 0.1) / side, (cols + 0.1) / side),
+                             mode="bicubic", align_corners=False)
+        if grid.shape[-2:] != (rows, cols):
+            raise RuntimeError(f"position embeddings interpolated to {tuple(grid.shape[-2:])}, "
+                               f"expected {(rows, cols)}")
+        return torch.cat([pos[:, :1], grid.permute(0, 2, 3, 1).reshape(1, rows * cols, -1)], 1)
+
+    def embed_tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """Patch tokens with the class token and position embeddings, before the encoder.
+
+        Parameters
+        ----------
+        x : Tensor, shape (B, C, H, W)
+
+        Returns
+        -------
+        Tensor, shape (B, 1 + (H / p) (W / p), D)
+        """
+        b, c, h, w = x.shape
+        p = self.patch_size
+        if c != self.in_chans or h % p or w % p:
+            raise ValueError(f"expected (B, {self.in_chans}, H, W) with H and W multiples of "
+                             f"{p}, got {tuple(x.shape)}")
+        tokens = self.conv_proj(x)
+        rows, cols = tokens.shape[-2:]
+        tokens = tokens.flatten(2).transpose(1, 2)
+        tokens = torch.cat([self.class_token.expand(b, -1, -1), tokens], dim=1)
+        return self.encoder.dropout(tokens + self._position_embedding(rows, cols))
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """All tokens after the final LayerNorm, shape (B, 1 + N, D)."""
+        return self.encoder.ln(self.encoder.layers(self.embed_tokens(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """CLS token embedding, shape (B, D)."""
+        return self.forward_features(x)[:, 0]
+
+
+def _resnet(name: str, in_chans: int) -> tuple[nn.Module, int]:
+    build, dim = _RESNET[name]
+    model = build(weights=None)
+    if in_chans != 3:  # as the released DINO code: a fresh 7x7 stem conv for 1 channel
+        model.conv1 = nn.Conv2d(in_chans, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        nn.init.kaiming_normal_(model.conv1.weight, mode="fan_out", nonlinearity="relu")
+    model.fc = nn.Identity()
+    return model, dim
+
+
+def backbone(name: str, in_chans: int = 3, *, image_size: int = 224) -> tuple[nn.Module, int]:
+    """Build a randomly initialised backbone and return it with its embedding size.
+
+    Parameters
+    ----------
+    name : {"resnet18", "resnet50", "vit_s8", "vit_b16"}
+    in_chans : int
+        Input channels: 3 (Riggi et al.'s 3-channel stack) or 1 (Lastufka et al.).
+    image_size : int
+        ViT only: the size the position embeddings are built for (224 in [1]).
+
+    Returns
+    -------
+    module : nn.Module
+        Maps (B, in_chans, H, W) to (B, embed_dim).
+    embed_dim : int
+        512, 2048, 384 or 768.
+    """
+    if not isinstance(in_chans, int) or in_chans < 1:
+        raise ValueError(f"in_chans must be a positive int, got {in_chans!r}")
+    if name in _RESNET:
+        return _resnet(name, in_chans)
+    if name in _VIT:
+        patch, layers, heads, hidden, mlp = _VIT[name]
+        if image_size % patch:
+            raise ValueError(f"image_size {image_size} is not a multiple of the patch {patch}")
+        return ViTBackbone(image_size, patch, layers, heads, hidden, mlp, in_chans), hidden
+    raise ValueError(f"unknown backbone {name!r}; choose from {', '.join(BACKBONES)}")
+
+
+@torch.no_grad()
+def attention_maps(vit: ViTBackbone, x: torch.Tensor) -> torch.Tensor:
+    """CLS-token attention of the last block over the patches, per head (as DINO's figures).
+
+    Parameters
+    ----------
+    vit : ViTBackbone
+    x : Tensor, shape (B, C, H, W)
+
+    Returns
+    -------
+    Tensor, shape (B, heads, N)
+        Softmax weights of the CLS query on the ``N = (H / p) (W / p)`` patch keys (row-major);
+        reshape to (B, heads, H / p, W / p) for images.
+    """
+    if isinstance(vit, nn.Module) and hasattr(vit, "backbone"):
+        vit = vit.backbone
+    if not isinstance(vit, ViTBackbone):
+        raise TypeError(f"attention maps need a ViTBackbone, got {type(vit).__name__}")
+    *blocks, last = vit.encoder.layers
+    tokens = vit.embed_tokens(x)
+    for block in blocks:
+        tokens = block(tokens)
+    y = last.ln_1(tokens)
+    _, weights = last.self_attention(y, y, y, need_weights=True, average_attn_weights=False)
+    return weights[:, :, 0, 1:]

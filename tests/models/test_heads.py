@@ -1,0 +1,46 @@
+"""Projection heads: SimCLR (Riggi et al.) and DINO (Caron et al., Lastufka et al.)."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from radiolib.models import DINOHead, SimCLRProjectionHead
+
+
+def test_simclr_head_is_two_layers_256_128():
+    head = SimCLRProjectionHead(512)
+    linears = [m for m in head.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(512, 256), (256, 128)]
+    assert head(torch.rand(4, 512)).shape == (4, 128)
+    bn = SimCLRProjectionHead(64, 32, 16, batch_norm=True)
+    assert bn(torch.rand(4, 64)).shape == (4, 16)
+    with pytest.raises(ValueError, match="hidden_dim"):
+        SimCLRProjectionHead(512, 0)
+
+
+def test_dino_head_shapes_names_and_weight_norm():
+    torch.manual_seed(0)
+    head = DINOHead(48, hidden_dim=64, bottleneck_dim=16, out_dim=100)
+    assert head(torch.rand(5, 48)).shape == (5, 100)
+    names = list(head.state_dict())
+    assert names[:6] == ["mlp.0.weight", "mlp.0.bias", "mlp.2.weight", "mlp.2.bias",
+                         "mlp.4.weight", "mlp.4.bias"]
+    g = head.last_layer.parametrizations.weight.original0
+    assert torch.all(g == 1) and not g.requires_grad
+    torch.testing.assert_close(head.last_layer.weight.norm(dim=1), torch.ones(100))
+    # output = prototypes (unit rows) . normalised bottleneck: cosine similarities in [-1, 1]
+    x = torch.rand(5, 48)
+    ref = F.normalize(head.mlp(x), dim=-1) @ F.normalize(head.last_layer.weight, dim=1).T
+    torch.testing.assert_close(head(x), ref)
+    assert head(x).abs().max() <= 1 + 1e-6
+
+
+def test_dino_head_options():
+    free = DINOHead(8, 16, 4, 10, norm_last_layer=False)
+    assert free.last_layer.parametrizations.weight.original0.requires_grad
+    one = DINOHead(8, 16, 4, 10, nlayers=1)
+    assert isinstance(one.mlp, torch.nn.Linear)
+    bn = DINOHead(8, 16, 4, 10, use_bn=True)
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in bn.mlp)
+    with pytest.raises(ValueError, match="out_dim"):
+        DINOHead(8, out_dim=0)
