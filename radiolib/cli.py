@@ -68,6 +68,34 @@ def _cmd_tile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pretrain(args: argparse.Namespace) -> int:
+    import os
+
+    import yaml
+
+    from radiolib.errors import ConfigError
+    from radiolib.ssl import dataset_for, load_config, train
+
+    config = load_config(args.config)
+    changes = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+        changes[key.strip()] = yaml.safe_load(value)
+    if args.epochs is not None:
+        changes["epochs"] = args.epochs
+    config = config.replace(**changes) if changes else config
+    result = train(config, dataset_for(config, args.data), out_dir=args.out, resume=args.resume,
+                   init_from=args.init_from, max_steps=args.max_steps, device=args.device,
+                   progress=not args.quiet)
+    if os.environ.get("RANK", "0") == "0":
+        loss = "n/a" if result.loss is None else f"{result.loss:.4f}"
+        print(f"{config.name}: step {result.step}, epoch {result.epoch:.2f}, loss {loss}, "
+              f"{'finished' if result.finished else 'stopped'}; checkpoint {result.checkpoint}")
+    return 0
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from radiolib.reproduce import reproduce
 
@@ -155,6 +183,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nan-max", type=float, help="skip tiles with a larger NaN fraction")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.set_defaults(func=_cmd_tile)
+
+    p = sub.add_parser(
+        "pretrain",
+        help="self-supervised pre-training (SimCLR or DINO) on a TileSet",
+        description="Train the recipe of a config file (configs/*.yaml: SimCLR of Riggi et al. "
+        "or DINO of Lastufka et al.) on the tiles of a TileSet. RUN_DIR receives "
+        "checkpoint.pt (everything needed to resume), metrics.jsonl and config.yaml. Run "
+        "under torchrun for several processes/GPUs (see configs/README.md).",
+    )
+    p.add_argument("--config", required=True, type=Path, help="recipe, e.g. "
+                   "configs/simclr_riggi.yaml")
+    p.add_argument("--data", required=True, type=Path, metavar="TILESET_DIR",
+                   help="TileSet folder written by `radiolib tile`")
+    p.add_argument("--out", required=True, type=Path, metavar="RUN_DIR", help="run folder")
+    p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.pt")
+    p.add_argument("--init-from", type=Path, metavar="CKPT",
+                   help="start from these weights (e.g. smart_hulk: hulk, then banner)")
+    p.add_argument("--max-steps", type=int, metavar="N", help="stop after N steps in all")
+    p.add_argument("--epochs", type=int, metavar="N", help="override the config's epochs")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config key (repeatable), e.g. --set image_size=64")
+    p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_pretrain)
 
     p = sub.add_parser(
         "reproduce",

@@ -12,9 +12,18 @@ from radiolib.plots.sky import (
     plot_tiles,
     thumbnail,
 )
+from radiolib.plots.ssl import plot_learning_curve
+from radiolib.plots.ssl_figures import (
+    plot_ablation,
+    plot_augmentation_gallery,
+    plot_learning_curves,
+    plot_probe_scores,
+)
 
 __all__ = [
     "display_norm",
+    "plot_ablation",
+    "plot_augmentation_gallery",
     "plot_centre_edge",
     "plot_channels",
     "plot_field_gallery",
@@ -22,6 +31,9 @@ __all__ = [
     "plot_fields_by_flag",
     "plot_image_grid",
     "plot_label_fractions",
+    "plot_learning_curve",
+    "plot_learning_curves",
+    "plot_probe_scores",
     "plot_realism",
     "plot_scaling_comparison",
     "plot_tiles",

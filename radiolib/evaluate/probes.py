@@ -1,0 +1,144 @@
+"""Embeddings of images by a pre-trained backbone, cached on disk, and cheap probes on them.
+
+* :func:`checkpoint_embeddings` embeds images with the backbone of a radiolib SSL checkpoint
+  (:func:`radiolib.ssl.load_pretrained`) and caches the result as ``.npy``, keyed by the
+  checkpoint's and the images' content: a notebook re-run, or another notebook using the same
+  checkpoint, reads it back. :func:`random_embeddings` is the untrained baseline.
+* :func:`count_regression_mse` is Lastufka et al.'s [0] source-count probe: PCA to 100
+  components, one linear layer (least squares) on the frozen features, test MSE.
+* :func:`linear_probe` (logistic regression on standardised features) and :func:`knn_probe`
+  (cosine k nearest neighbours) score a label, e.g. Riggi et al.'s [1] frame labels.
+
+- [0] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
+- [1] Riggi et al. 2024, PASA, arXiv:2404.18462
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+__all__ = ["bootstrap_std", "checkpoint_embeddings", "count_regression_mse", "knn_probe",
+           "linear_probe", "random_embeddings"]
+
+
+def checkpoint_embeddings(checkpoint: str | os.PathLike, images: torch.Tensor, *,
+                          cache_dir: str | os.PathLike | None = None,
+                          batch_size: int = 256) -> np.ndarray:
+    """Embeddings (N, D) of ``images`` (N, C, S, S) by a checkpoint's backbone, cached.
+
+    The cache file is ``<cache_dir>/emb-<checkpoint hash>-<images hash>.npy`` (no caching when
+    ``cache_dir`` is None). DINO checkpoints give the teacher's backbone.
+    """
+    from radiolib.ssl import load_pretrained
+    from radiolib.ssl.cache import file_digest, fingerprint
+
+    path = None
+    if cache_dir is not None:
+        path = Path(cache_dir) / f"emb-{file_digest(checkpoint)}-{fingerprint(images)}.npy"
+        if path.is_file():
+            return np.load(path)
+    model = load_pretrained(checkpoint, device="cpu")
+    emb = model.embed(images, batch_size=batch_size).numpy()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, emb)
+        os.replace(tmp, path)
+    return emb
+
+
+def random_embeddings(name: str, images: torch.Tensor, *, seed: int = 0,
+                      batch_size: int = 256) -> np.ndarray:
+    """Embeddings by a randomly initialised backbone ``name`` (the untrained baseline)."""
+    from radiolib.models import feature_extractor
+
+    torch.manual_seed(seed)
+    model = feature_extractor(name, images.shape[1], image_size=images.shape[-1], device="cpu")
+    return model.embed(images, batch_size=batch_size).numpy()
+
+
+def count_regression_mse(train_x, train_y, test_x, test_y, *, n_components: int = 100) -> float:
+    """Test MSE of PCA(``n_components``) then linear regression, fitted on the training split.
+
+    The number of components is capped by the features and the training samples (minus one).
+
+    Parameters
+    ----------
+    train_x, test_x : array, shape (N, D)
+        Frozen embeddings.
+    train_y, test_y : array, shape (N,)
+        Source counts.
+    """
+    train_x, test_x = np.asarray(train_x, np.float64), np.asarray(test_x, np.float64)
+    if train_x.ndim != 2 or len(train_x) < 2:
+        raise ValueError(f"need (N >= 2, D) training features, got {train_x.shape}")
+    k = max(1, min(n_components, train_x.shape[1], len(train_x) - 1))
+    model = make_pipeline(PCA(k, svd_solver="full"), LinearRegression())
+    model.fit(train_x, np.asarray(train_y, np.float64))
+    pred = model.predict(test_x)
+    return float(np.mean((pred - np.asarray(test_y, np.float64)) ** 2))
+
+
+def _scores(y_true, pred, proba, classes, n_boot: int) -> dict[str, float]:
+    metrics = {"accuracy": lambda i: accuracy_score(y_true[i], pred[i]),
+               "balanced_accuracy": lambda i: balanced_accuracy_score(y_true[i], pred[i])}
+    if len(classes) == 2 and len(np.unique(y_true)) == 2:
+        metrics["auc"] = lambda i: roc_auc_score(y_true[i] == classes[1], proba[i, 1])
+    every = np.arange(len(y_true))
+    out = {name: float(f(every)) for name, f in metrics.items()}
+    if n_boot:
+        out.update({f"{name}_std": bootstrap_std(f, len(y_true), n_boot=n_boot)
+                    for name, f in metrics.items()})
+    return out
+
+
+def linear_probe(train_x, train_y, test_x, test_y, *, c: float = 1.0, max_iter: int = 2000,
+                 n_boot: int = 0) -> dict[str, float]:
+    """Logistic regression on standardised features: accuracy, balanced accuracy (and AUC).
+
+    Classes are weighted by their inverse frequency (rare labels such as PECULIAR count).
+    ``auc`` is given for two classes (the probability of the second, in sorted order); with
+    ``n_boot`` > 0, ``<metric>_std`` is each score's bootstrap spread over the test items.
+    """
+    model = make_pipeline(StandardScaler(), LogisticRegression(
+        C=c, max_iter=max_iter, class_weight="balanced"))
+    model.fit(np.asarray(train_x), np.asarray(train_y))
+    return _scores(np.asarray(test_y), model.predict(test_x), model.predict_proba(test_x),
+                   model.classes_, n_boot)
+
+
+def knn_probe(train_x, train_y, test_x, test_y, *, k: int = 10,
+              n_boot: int = 0) -> dict[str, float]:
+    """Cosine k-nearest-neighbour vote (distance-weighted); scores as :func:`linear_probe`."""
+    model = KNeighborsClassifier(n_neighbors=min(k, len(train_x)), metric="cosine",
+                                 weights="distance")
+    model.fit(np.asarray(train_x), np.asarray(train_y))
+    return _scores(np.asarray(test_y), model.predict(test_x), model.predict_proba(test_x),
+                   model.classes_, n_boot)
+
+
+def bootstrap_std(metric: Callable[[np.ndarray], float], n: int, *, n_boot: int = 200,
+                  seed: int = 0) -> float:
+    """Return the spread (std) of ``metric(index)`` over bootstrap resamples of ``n`` items.
+
+    ``metric`` takes an index array into the test set and returns the score on those items.
+    """
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_boot):
+        try:
+            values.append(metric(rng.integers(0, n, n)))
+        except ValueError:  # a resample with one class only (AUC undefined)
+            continue
+    return float(np.std(values)) if len(values) > 1 else float("nan")

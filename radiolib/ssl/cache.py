@@ -1,0 +1,145 @@
+"""Train once, reuse: a finished run is found again by the hash of everything that made it.
+
+Notebooks that need a pre-trained checkpoint call :func:`cached_train` instead of
+:func:`radiolib.ssl.train`. The run folder is ``<cache_dir>/<name>-<hash>``, where the hash
+covers the training maths of the config (every key but the bookkeeping ones of
+:data:`IGNORED_KEYS`), a fingerprint of the data, the checkpoint a run starts from (smart_hulk),
+the evaluation callback's key and the source of :mod:`radiolib.ssl`, :mod:`radiolib.augment`
+and :mod:`radiolib.models` (so a change to the training code retrains). A run is reused when its
+folder holds a ``done.json`` written after the last epoch; an unfinished one is resumed from its
+checkpoint (:func:`radiolib.ssl.train` with ``resume=True``), so an interrupted notebook
+continues where it stopped.
+
+>>> from radiolib.ssl import SimCLRConfig
+>>> run_key(SimCLRConfig(), "data") == run_key(SimCLRConfig(name="other"), "data")
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = ["IGNORED_KEYS", "CachedRun", "cached_train", "code_version", "file_digest",
+           "fingerprint", "run_key"]
+
+#: Config keys that change how a run is logged or named, not its weights.
+IGNORED_KEYS = frozenset({"name", "num_workers", "log_every", "checkpoint_every"})
+_PACKAGES = ("ssl", "augment", "models")
+DONE = "done.json"
+
+
+@dataclass(frozen=True)
+class CachedRun:
+    """A finished run: its folder, checkpoint and metrics log, and whether this call trained it."""
+
+    key: str
+    out_dir: Path
+    checkpoint: Path
+    metrics: Path
+    trained: bool
+
+
+def code_version() -> str:
+    """Hash of the training code: every ``.py`` file of radiolib.ssl, .augment and .models."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for pkg in _PACKAGES:
+        for path in sorted((root / pkg).rglob("*.py")):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a file (first 16 hex digits), read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def fingerprint(data) -> str:
+    """Hash of a data set's content: a tensor, an array or a dataset with ``.images``.
+
+    Raises
+    ------
+    TypeError
+        For a dataset without ``.images`` (pass ``data_key=`` to :func:`cached_train`).
+    """
+    data = getattr(data, "images", data)
+    if isinstance(data, torch.Tensor):
+        data = data.detach().cpu().contiguous().numpy()
+    if not isinstance(data, np.ndarray):
+        raise TypeError(f"cannot fingerprint a {type(data).__name__}; give data_key= (e.g. the "
+                        f"TileSet's path and size)")
+    h = hashlib.sha256(f"{data.dtype}{data.shape}".encode())
+    h.update(np.ascontiguousarray(data).view(np.uint8).reshape(-1))
+    return h.hexdigest()[:16]
+
+
+def run_key(config, data_key: str, *, init_from: str | None = None,
+            eval_key: str | None = None, code: str | None = None) -> str:
+    """Return the cache key of a run (16 hex digits); see the module docstring."""
+    settings = {k: v for k, v in config.to_dict().items() if k not in IGNORED_KEYS}
+    payload = {"config": settings, "data": data_key, "init_from": init_from,
+               "eval": eval_key, "code": code}
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def cached_train(config, dataset, *, cache_dir: str | os.PathLike, data_key: str | None = None,
+                 init_from: str | os.PathLike | CachedRun | None = None, evaluate=None,
+                 eval_key: str | None = None, progress: bool = False, **kwargs) -> CachedRun:
+    """Return the finished run of ``config`` on ``dataset``, training it only if needed.
+
+    Parameters
+    ----------
+    config : SimCLRConfig or DINOConfig
+    dataset : Dataset
+        What :func:`radiolib.ssl.train` trains on.
+    cache_dir : path-like
+        Folder of the cached runs (shared by the notebooks of a profile).
+    data_key : str, optional
+        Identifies the data; default :func:`fingerprint` of ``dataset``.
+    init_from : path-like or CachedRun, optional
+        Checkpoint whose weights start the run (smart_hulk); its content is part of the key.
+    evaluate : callable, optional
+        Evaluation callback passed to :func:`radiolib.ssl.train`; give ``eval_key`` (what it
+        computes, on which data) so that runs with different callbacks are not confused.
+    progress : bool
+        Show the progress bar.
+    **kwargs
+        Passed to :func:`radiolib.ssl.train` (``device``, ``log_every``...).
+    """
+    from radiolib.ssl.train import CHECKPOINT, METRICS, train
+
+    if evaluate is not None and eval_key is None:
+        raise ValueError("give eval_key= to name the evaluation callback (it is part of the key)")
+    if isinstance(init_from, CachedRun):
+        init_from = init_from.checkpoint
+    init_digest = None if init_from is None else file_digest(init_from)
+    data_key = fingerprint(dataset) if data_key is None else data_key
+    key = run_key(config, data_key, init_from=init_digest, eval_key=eval_key,
+                  code=code_version())
+    out = Path(cache_dir) / f"{config.name}-{key}"
+    run = CachedRun(key, out, out / CHECKPOINT, out / METRICS, trained=False)
+    if (out / DONE).is_file() and run.checkpoint.is_file():
+        return run
+    resume = run.checkpoint.is_file()
+    result = train(config, dataset, out_dir=out, resume=resume,
+                   init_from=None if resume else init_from, evaluate=evaluate,
+                   progress=progress, **kwargs)
+    if not result.finished:
+        return CachedRun(key, out, run.checkpoint, run.metrics, trained=True)
+    (out / DONE).write_text(json.dumps({"key": key, "data": data_key, "init_from": init_digest,
+                                        "eval": eval_key, "step": result.step,
+                                        "config": config.to_dict()}, indent=1) + "\n")
+    return CachedRun(key, out, run.checkpoint, run.metrics, trained=True)

@@ -1,0 +1,77 @@
+"""Evaluation callbacks for :func:`radiolib.ssl.train`: a metric every N epochs of pre-training.
+
+:func:`count_mse_callback` is Lastufka et al.'s [0] source-count probe, the curve of their
+Fig. 5: embed images with the current backbone (DINO: the teacher's), reduce with PCA (100
+components), fit a linear regression of the number of sources on a fixed training split and
+report the mean squared error on the held-out split. Everything is deterministic (a seeded
+split, SVD-based PCA, least squares), so calling it does not disturb a resumable run.
+
+- [0] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+__all__ = ["count_mse", "count_mse_callback"]
+
+
+def count_mse(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor,
+              test_y: torch.Tensor, n_components: int = 100) -> float:
+    """Test MSE of PCA(``n_components``) + linear regression fitted on the training split.
+
+    Parameters
+    ----------
+    train_x, test_x : Tensor, shape (N, D)
+        Embeddings.
+    train_y, test_y : Tensor, shape (N,)
+        Source counts.
+    """
+    train_x, test_x = train_x.double(), test_x.double()
+    mean = train_x.mean(0)
+    k = max(1, min(n_components, train_x.shape[1], train_x.shape[0] - 1))
+    _, _, vh = torch.linalg.svd(train_x - mean, full_matrices=False)
+    basis = vh[:k].T  # (D, k)
+
+    def design(x: torch.Tensor) -> torch.Tensor:
+        z = (x - mean) @ basis
+        return torch.cat([z, torch.ones(len(z), 1, dtype=z.dtype)], dim=1)
+
+    coef = torch.linalg.lstsq(design(train_x), train_y.double()[:, None], driver="gelsd").solution
+    pred = (design(test_x) @ coef).squeeze(1)
+    return float(((pred - test_y.double()) ** 2).mean())
+
+
+def count_mse_callback(images: torch.Tensor, counts, *, n_components: int = 100,
+                       test_fraction: float = 0.3, seed: int = 0, batch_size: int = 256):
+    """Return ``evaluate(method, epoch) -> {"count_mse": float}`` for :func:`train`.
+
+    Parameters
+    ----------
+    images : Tensor, shape (N, C, S, S)
+        Evaluation images, scaled like the training data (e.g.
+        ``dataset_for(config, tileset).images``).
+    counts : array-like, shape (N,)
+        Number of sources per image (a TileSet's ``n_sources`` column).
+    n_components : int
+        PCA components (100 in [0]).
+    test_fraction : float
+        Held-out share, drawn once with ``seed``.
+    """
+    counts = torch.as_tensor(np.asarray(counts, dtype=np.float64))
+    if images.ndim != 4 or len(images) != len(counts) or len(images) < 4:
+        raise ValueError(f"need (N, C, S, S) images and N >= 4 counts, got "
+                         f"{tuple(images.shape)} and {tuple(counts.shape)}")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    n_test = max(1, int(round(test_fraction * len(images))))
+    test, fit = order[:n_test], order[n_test:]
+
+    def evaluate(method, epoch: int) -> dict[str, float]:
+        emb = method.feature_extractor().embed(images, batch_size=batch_size)
+        return {"count_mse": count_mse(emb[fit], counts[fit], emb[test], counts[test],
+                                       n_components)}
+
+    return evaluate

@@ -1,0 +1,297 @@
+"""Training recipes as frozen dataclasses: SimCLR (Riggi et al. [0]) and DINO (Lastufka et al. [1]).
+
+One config holds everything a run needs (model, augmentation, loss, optimiser, schedule,
+logging), is stored inside every checkpoint (:meth:`to_dict`) and read back from YAML
+(:func:`load_config`, ``configs/*.yaml``) with every key and value checked: an unknown key or a
+bad value raises :class:`~radiolib.errors.ConfigError` naming it (and listing the valid keys).
+
+Defaults follow the papers where our sources give the value; where they do not, the default
+is the released code's (``DINOConfig``) or our own choice, and
+:data:`radiolib.ssl.differences.SOURCES` says which. ``code_behaviour=True`` reproduces the
+released code where it differs from the paper (:data:`~radiolib.ssl.differences.CODE_DIFFERENCES`).
+
+- [0] Riggi et al. 2024, PASA, arXiv:2404.18462
+- [1] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import yaml
+
+from radiolib.errors import ConfigError
+
+__all__ = ["CODE_TEMPERATURE", "DINOConfig", "SimCLRConfig", "TrainConfig", "load_config"]
+
+#: NT-Xent temperature hard-coded in Riggi et al.'s released SimCLR code (its flag is ignored).
+CODE_TEMPERATURE = 0.1
+_BACKBONES = ("resnet18", "resnet50", "vit_b16", "vit_s8")
+
+
+def _f(default: Any, kind: str, **check: Any) -> Any:
+    """Declare a dataclass field with its validation rule (kind: int/float/bool/str/pair)."""
+    return field(default=default, metadata={"kind": kind, **check})
+
+
+def _check(name: str, value: Any, meta: dict) -> Any:
+    """Return ``value`` normalised to its kind, or raise ConfigError naming ``name``."""
+    kind = meta["kind"]
+
+    def bad(why: str) -> ConfigError:
+        return ConfigError(f"config key {name!r}: {why}, got {value!r}")
+
+    if value is None and meta.get("optional"):
+        return None
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise bad("must be true or false")
+        return value
+    if kind == "str":
+        if not isinstance(value, str) or ("choices" in meta and value not in meta["choices"]):
+            raise bad(f"must be one of {', '.join(meta.get('choices', ['a string']))}")
+        return value
+    if kind in ("pair", "triple"):
+        n = 2 if kind == "pair" else 3
+        if not isinstance(value, (list, tuple)) or len(value) != n:
+            raise bad(f"must be a list of {n} numbers")
+        items = tuple(_check(name, v, {"kind": "float", **{k: meta[k] for k in ("lo", "hi")
+                                                          if k in meta}}) for v in value)
+        if kind == "pair" and items[0] > items[1]:
+            raise bad("must be [min, max] with min <= max")
+        return items
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise bad(f"must be a{'n integer' if kind == 'int' else ' number'}")
+    if kind == "int":
+        if value != int(value):
+            raise bad("must be an integer")
+        value = int(value)
+    else:
+        value = float(value)
+        if not math.isfinite(value):
+            raise bad("must be finite")
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if (lo is not None and value < lo) or (hi is not None and value > hi) \
+            or (meta.get("positive") and value <= 0):
+        span = "> 0" if meta.get("positive") else f"in [{lo}, {hi if hi is not None else 'inf'}]"
+        raise bad(f"must be {span}")
+    return value
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Fields shared by every recipe: data size, optimisation, schedule, logging.
+
+    ``batch_size`` is per process (GPU); the global batch is ``batch_size * world_size``.
+    A warm-up longer than the run is cut to the run (useful with ``--epochs`` on CPU).
+    """
+
+    method: ClassVar[str] = ""
+    name: str = _f("run", "str")
+    seed: int = _f(0, "int", lo=0)
+    backbone: str = _f("resnet18", "str", choices=_BACKBONES)
+    in_chans: int = _f(3, "int", lo=1)
+    image_size: int = _f(224, "int", lo=8)
+    epochs: int = _f(100, "int", lo=1)
+    batch_size: int = _f(64, "int", lo=1)
+    lr: float = _f(1e-3, "float", positive=True)
+    min_lr: float = _f(0.0, "float", lo=0)
+    weight_decay: float = _f(0.0, "float", lo=0)
+    warmup_epochs: int = _f(0, "int", lo=0)
+    clip_grad: float = _f(0.0, "float", lo=0)
+    amp: bool = _f(False, "bool")
+    num_workers: int = _f(0, "int", lo=0)
+    log_every: int = _f(10, "int", lo=1)
+    eval_every: int = _f(0, "int", lo=0)
+    checkpoint_every: int = _f(0, "int", lo=0)
+    code_behaviour: bool = _f(False, "bool")
+
+    #: Keys that may change between a checkpoint and ``--resume`` (not the training maths).
+    RESUMABLE: ClassVar[frozenset[str]] = frozenset(
+        {"name", "epochs", "num_workers", "log_every", "eval_every", "checkpoint_every"})
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, _check(f.name, getattr(self, f.name), f.metadata))
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        """Return the valid keys, sorted."""
+        return sorted(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def from_dict(cls, data: dict, *, source: str = "config") -> TrainConfig:
+        """Build from a mapping, rejecting unknown keys (``method`` must match if present)."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected a mapping of keys to values, got "
+                              f"{type(data).__name__}")
+        data = dict(data)
+        method = data.pop("method", cls.method)
+        if method != cls.method:
+            raise ConfigError(f"{source}: config key 'method' is {method!r}, expected "
+                              f"{cls.method!r}")
+        unknown = sorted(set(data) - set(cls.keys()))
+        if unknown:
+            raise ConfigError(f"{source}: unknown config key(s) {', '.join(map(repr, unknown))} "
+                              f"for {cls.__name__}; valid keys: {', '.join(cls.keys())}")
+        return cls(**data)
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike) -> TrainConfig:
+        """Read and validate a YAML file (``configs/*.yaml``)."""
+        return cls.from_dict(_read_yaml(path), source=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain types only (tuples as lists), ``method`` first: for YAML and checkpoints."""
+        out: dict[str, Any] = {"method": self.method}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """Return a copy with ``changes`` applied and validated (unknown keys: ConfigError)."""
+        return type(self).from_dict({**self.to_dict(), **changes}, source="replace()")
+
+    def diff(self, other: TrainConfig) -> dict[str, tuple[Any, Any]]:
+        """``{key: (self value, other value)}`` for keys that differ."""
+        a, b = self.to_dict(), other.to_dict()
+        return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
+@dataclass(frozen=True)
+class SimCLRConfig(TrainConfig):
+    """SimCLR of Riggi et al. 2024: ResNet18 on riggi3 3-channel tiles, projector 256 -> 128.
+
+    Augmentation keys are :class:`radiolib.augment.SimCLRAugment`'s (their Table 2). With
+    ``code_behaviour`` the NT-Xent temperature is :data:`CODE_TEMPERATURE` whatever
+    ``temperature`` says, as in the released code; its default image size 64 is
+    ``image_size: 64``.
+    """
+
+    method: ClassVar[str] = "simclr"
+    name: str = _f("simclr_riggi", "str")
+    optimizer: str = _f("adam", "str", choices=("adam", "adamw"))
+    warmup_epochs: int = _f(10, "int", lo=0)
+    proj_hidden_dim: int = _f(256, "int", lo=1)
+    proj_out_dim: int = _f(128, "int", lo=1)
+    temperature: float = _f(0.5, "float", positive=True)
+    scaling: str = _f("riggi3", "str", choices=("riggi3",))
+    crop_scale: tuple[float, float] = _f((0.8, 1.0), "pair", lo=0, hi=1)
+    p_hflip: float = _f(0.5, "float", lo=0, hi=1)
+    p_vflip: float = _f(0.5, "float", lo=0, hi=1)
+    p_rot90: float = _f(0.5, "float", lo=0, hi=1)
+    brightness: float = _f(0.8, "float", lo=0)
+    contrast: float = _f(0.8, "float", lo=0)
+    saturation: float = _f(0.8, "float", lo=0)
+    hue: float = _f(0.2, "float", lo=0, hi=0.5)
+    jitter_strength: float = _f(0.5, "float", lo=0)
+    p_jitter: float = _f(0.8, "float", lo=0, hi=1)
+    blur_sigma: tuple[float, float] = _f((1.0, 3.0), "pair", lo=0)
+    p_blur: float = _f(0.1, "float", lo=0, hi=1)
+    thresholding: bool = _f(True, "bool")
+    threshold_percentile: tuple[float, float] = _f((40.0, 60.0), "pair", lo=0, hi=100)
+    p_threshold: float = _f(0.5, "float", lo=0, hi=1)
+
+    @property
+    def loss_temperature(self) -> float:
+        """The temperature the loss uses: 0.1 under ``code_behaviour``, else ``temperature``."""
+        return CODE_TEMPERATURE if self.code_behaviour else self.temperature
+
+
+@dataclass(frozen=True)
+class DINOConfig(TrainConfig):
+    """DINO of Lastufka et al. 2024 on single-channel MGCLS crops (ResNet50 or ViT-S/8).
+
+    ``lr`` is for a global batch of 256 and scaled linearly (as the DINO code);
+    ``local_scale`` None means Table 2's by backbone: 0.05-0.14 (ResNet), 0.05-0.4 (ViT).
+    ``code_behaviour`` switches :class:`radiolib.augment.DINOAugment` to the released code.
+    """
+
+    method: ClassVar[str] = "dino"
+    name: str = _f("dino_resnet50", "str")
+    backbone: str = _f("resnet50", "str", choices=_BACKBONES)
+    in_chans: int = _f(1, "int", lo=1)
+    image_size: int = _f(256, "int", lo=8)
+    field_limits: str = _f("contrast_2_99.9", "str")
+    lr: float = _f(5e-4, "float", positive=True)
+    min_lr: float = _f(1e-6, "float", lo=0)
+    weight_decay: float = _f(0.04, "float", lo=0)
+    weight_decay_end: float = _f(0.4, "float", lo=0)
+    warmup_epochs: int = _f(10, "int", lo=0)
+    clip_grad: float = _f(3.0, "float", lo=0)
+    amp: bool = _f(True, "bool")
+    freeze_last_layer: int = _f(1, "int", lo=0)
+    out_dim: int = _f(65536, "int", lo=1)
+    hidden_dim: int = _f(2048, "int", lo=1)
+    bottleneck_dim: int = _f(256, "int", lo=1)
+    head_layers: int = _f(3, "int", lo=1)
+    norm_last_layer: bool = _f(True, "bool")
+    use_bn_in_head: bool = _f(False, "bool")
+    teacher_temp: float = _f(0.04, "float", positive=True)
+    warmup_teacher_temp: float = _f(0.04, "float", positive=True)
+    warmup_teacher_temp_epochs: int = _f(0, "int", lo=0)
+    student_temp: float = _f(0.1, "float", positive=True)
+    center_momentum: float = _f(0.9, "float", lo=0, hi=1)
+    momentum_teacher: float = _f(0.996, "float", lo=0, hi=1)
+    n_local: int = _f(8, "int", lo=0)
+    global_size: int = _f(224, "int", lo=8)
+    local_size: int = _f(96, "int", lo=8)
+    global_scale: tuple[float, float] = _f((0.4, 1.0), "pair", lo=0, hi=1)
+    local_scale: tuple[float, float] | None = _f(None, "pair", lo=0, hi=1, optional=True)
+    rotation: bool = _f(True, "bool")
+    rotation_degrees: float = _f(30.0, "float", lo=0)
+    p_rotation: float = _f(0.5, "float", lo=0, hi=1)
+    autocontrast: bool = _f(True, "bool")
+    p_autocontrast: float = _f(0.5, "float", lo=0, hi=1)
+    power_law: bool = _f(True, "bool")
+    p_power_law: float = _f(0.5, "float", lo=0, hi=1)
+    power_range: tuple[float, float] = _f((0.5, 2.0), "pair", lo=0)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        from radiolib.tiling import FIELD_LIMITS
+
+        if self.field_limits not in FIELD_LIMITS:
+            raise ConfigError(f"config key 'field_limits': must be one of "
+                              f"{', '.join(FIELD_LIMITS)}, got {self.field_limits!r}")
+        if self.local_scale is None:
+            object.__setattr__(self, "local_scale", (0.05, 0.14)
+                               if self.backbone.startswith("resnet") else (0.05, 0.4))
+        if self.backbone.startswith("vit"):
+            patch = int(self.backbone.rsplit("_", 1)[1][1:])
+            for key in ("global_size", "local_size"):
+                if getattr(self, key) % patch:
+                    raise ConfigError(f"config key {key!r}: must be a multiple of the ViT patch "
+                                      f"{patch}, got {getattr(self, key)}")
+
+
+_METHODS: dict[str, type[TrainConfig]] = {"dino": DINOConfig, "simclr": SimCLRConfig}
+
+
+def _read_yaml(path: str | os.PathLike) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return yaml.safe_load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {os.fspath(path)!r} not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{os.fspath(path)}: not valid YAML ({exc})") from exc
+
+
+def load_config(source: str | os.PathLike | dict) -> SimCLRConfig | DINOConfig:
+    """Read a config of either recipe from a YAML path or a dict (e.g. from a checkpoint).
+
+    The ``method`` key (``simclr`` or ``dino``) picks the class.
+    """
+    data = source if isinstance(source, dict) else _read_yaml(source)
+    where = "config" if isinstance(source, dict) else os.fspath(source)
+    if not isinstance(data, dict) or data.get("method") not in _METHODS:
+        got = data.get("method") if isinstance(data, dict) else data
+        raise ConfigError(f"{where}: config key 'method' must be one of "
+                          f"{', '.join(sorted(_METHODS))}, got {got!r}")
+    return _METHODS[data["method"]].from_dict(data, source=where)

@@ -1,0 +1,84 @@
+"""Probes on frozen embeddings: source-count regression, linear and kNN probes, caching."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from radiolib.evaluate import (
+    bootstrap_std,
+    checkpoint_embeddings,
+    count_regression_mse,
+    knn_probe,
+    linear_probe,
+    random_embeddings,
+)
+from radiolib.ssl import ImageTensors, SimCLRConfig
+from radiolib.ssl.callbacks import count_mse
+
+
+@pytest.fixture
+def blobs():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    x = rng.normal(size=(200, 8)) + 3.0 * (2 * y[:, None] - 1)  # opposite directions
+    return x[:150], y[:150], x[150:], y[150:]
+
+
+def test_count_regression_exact_on_linear_data():
+    x = np.random.default_rng(1).normal(size=(60, 5))
+    y = x @ [1.0, -2.0, 0.5, 0.0, 3.0] + 4.0
+    assert count_regression_mse(x[:40], y[:40], x[40:], y[40:], n_components=5) < 1e-18
+
+
+@pytest.mark.parametrize("k", [3, 100])
+def test_count_regression_matches_the_training_callback(k):
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(50, 12)), rng.poisson(5, 50).astype(float)
+    ours = count_regression_mse(x[:35], y[:35], x[35:], y[35:], n_components=k)
+    theirs = count_mse(*(torch.as_tensor(a) for a in (x[:35], y[:35], x[35:], y[35:])), k)
+    assert ours == pytest.approx(theirs, rel=1e-6)
+
+
+def test_count_regression_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="training features"):
+        count_regression_mse(np.zeros(5), np.zeros(5), np.zeros((2, 1)), np.zeros(2))
+
+
+@pytest.mark.parametrize("probe", [linear_probe, knn_probe])
+def test_probes_separate_blobs(blobs, probe):
+    scores = probe(*blobs, n_boot=20)
+    assert scores["accuracy"] > 0.95 and scores["auc"] > 0.95
+    assert 0 <= scores["auc_std"] < 0.1
+
+
+def test_multiclass_probe_has_no_auc(blobs):
+    x, y, tx, ty = blobs
+    scores = knn_probe(x, y + (x[:, 0] > 3), tx, ty + (tx[:, 0] > 3))
+    assert "auc" not in scores and 0 <= scores["balanced_accuracy"] <= 1
+
+
+def test_bootstrap_std_of_a_constant_is_zero():
+    assert bootstrap_std(lambda i: 1.0, 10, n_boot=5) == 0.0
+
+
+def test_checkpoint_embeddings_are_cached(tmp_path):
+    from radiolib.ssl import train
+
+    cfg = SimCLRConfig(image_size=32, epochs=1, batch_size=8, warmup_epochs=0,
+                       proj_hidden_dim=16, proj_out_dim=8, num_workers=0)
+    images = torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    run = train(cfg, ImageTensors(images), out_dir=tmp_path / "run", progress=False)
+    emb = checkpoint_embeddings(run.checkpoint, images, cache_dir=tmp_path / "emb")
+    assert emb.shape == (8, 512)
+    assert len(list((tmp_path / "emb").glob("emb-*.npy"))) == 1
+    np.testing.assert_array_equal(emb, checkpoint_embeddings(run.checkpoint, images,
+                                                             cache_dir=tmp_path / "emb"))
+
+
+def test_random_embeddings_are_seeded():
+    images = torch.rand(4, 1, 32, 32)
+    a = random_embeddings("resnet18", images, seed=1)
+    assert a.shape == (4, 512)
+    np.testing.assert_array_equal(a, random_embeddings("resnet18", images, seed=1))

@@ -1,0 +1,104 @@
+"""NT-Xent against an explicit loop over pairs (SimCLR's definition) and lightly's formulation."""
+
+import math
+import os
+import socket
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+import torch.nn.functional as F
+
+from radiolib.ssl import NTXentLoss
+
+
+def reference_loop(z0, z1, temperature):
+    """SimCLR Algorithm 1 verbatim: l(i, j) over all 2N anchors, plain Python loops."""
+    z = [F.normalize(v, dim=0) for pair in zip(z0, z1, strict=True) for v in pair]  # 2k, 2k+1
+    n2 = len(z)
+
+    def sim(i, j):
+        return float(z[i] @ z[j]) / temperature
+
+    def loss(i, j):
+        denominator = sum(math.exp(sim(i, k)) for k in range(n2) if k != i)
+        return -math.log(math.exp(sim(i, j)) / denominator)
+
+    return sum(loss(2 * k, 2 * k + 1) + loss(2 * k + 1, 2 * k) for k in range(n2 // 2)) / n2
+
+
+def reference_lightly(z0, z1, temperature):
+    """lightly's NTXentLoss formulation: diagonal entries removed, cross_entropy."""
+    z0, z1 = F.normalize(z0, dim=1), F.normalize(z1, dim=1)
+    b = z0.shape[0]
+    diag = torch.eye(b, dtype=torch.bool)
+    l00 = (z0 @ z0.T / temperature)[~diag].view(b, -1)
+    l11 = (z1 @ z1.T / temperature)[~diag].view(b, -1)
+    l01, l10 = z0 @ z1.T / temperature, z1 @ z0.T / temperature
+    logits = torch.cat([torch.cat([l01, l00], 1), torch.cat([l10, l11], 1)])
+    return F.cross_entropy(logits, torch.arange(b).repeat(2))
+
+
+@pytest.mark.parametrize("temperature", [0.1, 0.5, 1.0])
+@pytest.mark.parametrize("b, d", [(1, 3), (4, 8), (7, 16)])
+def test_matches_the_reference_formulations(temperature, b, d):
+    g = torch.Generator().manual_seed(b * d)
+    z0, z1 = torch.randn(b, d, generator=g), torch.randn(b, d, generator=g)
+    ours = NTXentLoss(temperature)(z0, z1)
+    assert ours.item() == pytest.approx(reference_loop(z0, z1, temperature), rel=1e-5)
+    torch.testing.assert_close(ours, reference_lightly(z0, z1, temperature))
+
+
+def test_gradients_and_properties():
+    z0 = torch.randn(6, 8, requires_grad=True)
+    z1 = torch.randn(6, 8)
+    loss = NTXentLoss(0.5)
+    out = loss(z0, z1)
+    out.backward()
+    assert torch.isfinite(z0.grad).all() and z0.grad.abs().sum() > 0
+    torch.testing.assert_close(loss(z1, z0), out.detach())  # symmetric in the views
+    aligned = torch.eye(6, 8) * 5
+    assert loss(aligned, aligned) < loss(aligned, aligned.roll(1, 0))
+    # without an initialised process group, gathering is a no-op
+    torch.testing.assert_close(NTXentLoss(0.5, gather_distributed=True)(z0, z1), out)
+
+
+def test_invalid_arguments():
+    with pytest.raises(ValueError, match="temperature"):
+        NTXentLoss(0.0)
+    with pytest.raises(ValueError, match=r"\(B, D\)"):
+        NTXentLoss()(torch.randn(4, 8), torch.randn(5, 8))
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rank_worker(rank, world, port, z0, z1, out):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        b = z0.shape[0] // world
+        a = z0[rank * b:(rank + 1) * b].clone().requires_grad_(True)
+        loss = NTXentLoss(0.5, gather_distributed=True)(a, z1[rank * b:(rank + 1) * b])
+        loss.backward()
+        out[rank] = torch.cat([loss.detach().view(1), a.grad.flatten()])
+    finally:
+        dist.destroy_process_group()
+
+
+def test_gathered_negatives_equal_the_full_batch_on_two_gloo_ranks():
+    g = torch.Generator().manual_seed(0)
+    z0, z1 = torch.randn(8, 5, generator=g), torch.randn(8, 5, generator=g)
+    out = torch.zeros(2, 1 + 4 * 5).share_memory_()
+    mp.start_processes(_rank_worker, args=(2, _free_port(), z0, z1, out), nprocs=2,
+                       start_method="spawn")  # fork deadlocks once torch's thread pools run
+    full = z0.clone().requires_grad_(True)
+    loss = NTXentLoss(0.5)(full, z1)
+    loss.backward()
+    torch.testing.assert_close(out[:, 0].mean(), loss.detach())
+    # all_gather's backward sums the ranks' gradients: world_size x the full-batch gradient
+    torch.testing.assert_close(out[:, 1:].reshape(8, 5) / 2, full.grad)
