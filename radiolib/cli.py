@@ -169,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "tile",
         help="cut a FITS mosaic into tiles (hulk, banner or MGCLS crops)",
-        description="Cut a mosaic into a TileSet on disk (tiles.npy, index.csv, fields.json): "
+        description="Cut a mosaic into a TileSet on disk (index.csv, fields.json and the "
+        "pixels: the field stored once for hulk/mgcls, tile copies in tiles.npy for banner): "
         "hulk = sliding windows (Riggi), banner = source-centred cut-outs 1.5x the source "
         "size from a catalogue (Riggi), mgcls = crops with minimal overlap (Lastufka). "
         "Tiles with too many NaN pixels are skipped and counted.",

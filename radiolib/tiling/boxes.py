@@ -9,7 +9,7 @@ then ``x0``) so that a mosaic can be streamed in row bands.
   overlap kept ≤ 10 px;
 - banner (Riggi et al. 2024 [0]): source-centred boxes 1.5x the source extent.
 
-- [0] Riggi et al. 2024, Astronomy and Computing 48, 100844, arXiv:2311.14157
+- [0] Riggi et al. 2024, PASA, arXiv:2404.18462
 - [1] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
 """
 

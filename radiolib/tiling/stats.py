@@ -4,7 +4,7 @@ Lastufka et al. [1] scale MGCLS crops with limits of the whole field (e.g. the 2
 2-99.9 percentiles); Riggi et al. [0] use sigma clipping (5, 30) and zscale (0.25, 0.4). The
 limits are fitted with `radiolib.scaling` on a regular sample of the field's finite pixels.
 
-- [0] Riggi et al. 2024, Astronomy and Computing 48, 100844, arXiv:2311.14157
+- [0] Riggi et al. 2024, PASA, arXiv:2404.18462
 - [1] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
 """
 

@@ -1,9 +1,10 @@
-"""Tile FITS mosaics into a `TileSet`: hulk, MGCLS and banner modes, streamed in row bands.
+"""Tile FITS mosaics into a `TileSet`: hulk, MGCLS and banner modes, streamed in row chunks.
 
-Grid modes (hulk, MGCLS) read the mosaic one band of S rows at a time: a band's NaN count
-per column, summed along the band (a 1-D integral image), gives every tile's NaN fraction
-before any tile is copied, so skipped tiles cost nothing and no pixel is read twice within a
-band. Peak memory is a band (S x nx float32) plus small buffers, whatever the mosaic size.
+Grid modes (hulk, MGCLS) read the mosaic once, in chunks of rows, and store it once in the
+TileSet (as little-endian float32): a tile is a view of its box, so overlapping tiles cost
+no copy and no disk. Per-column NaN counts, prefix-summed between the boxes' row edges, give
+every box's NaN fraction exactly. Banner boxes are cut, resized and stored as copies. Peak
+memory is a chunk of rows (≤ 8 MB) plus small tables, whatever the mosaic size.
 """
 
 from __future__ import annotations
@@ -36,35 +37,45 @@ DEFAULT_NAN_MAX = {"banner": 0.5, "hulk": 0.5, "mgcls": 0.0}
 Labels = Callable[[np.ndarray], Mapping | pd.DataFrame] | Mapping | pd.DataFrame | None
 
 
-def _tile_grid(reader: MosaicReader, boxes: np.ndarray, writer: TileSetWriter,
-               nan_max: float) -> tuple[np.ndarray, np.ndarray]:
-    """Copy the grid boxes (row-major, side S) whose NaN fraction ≤ nan_max; band by band."""
-    keep, nan_fraction = np.zeros(len(boxes), bool), np.zeros(len(boxes))
-    if len(boxes) == 0:
-        return keep, nan_fraction
-    size = int(boxes[0, 3] - boxes[0, 1])
-    band = np.empty((size, reader.shape[1]), np.float32)
-    tile = np.empty((size, size), np.float32)
-    y0s, starts = np.unique(boxes[:, 1], return_index=True)
-    for y0, lo, hi in zip(y0s, starts, [*starts[1:], len(boxes)], strict=True):
-        reader.rows(y0, y0 + size, out=band)
-        x0, x1 = boxes[lo:hi, 0], boxes[lo:hi, 2]
-        columns = np.add.reduce(band, axis=0)  # NaN where a column holds a NaN (or inf - inf)
-        bad = np.flatnonzero(~np.isfinite(columns))
-        nan_cols = np.zeros(band.shape[1] + 1, np.int64)
-        if bad.size:
-            np.add.at(nan_cols, bad + 1, np.isnan(band[:, bad]).sum(axis=0))
-            np.cumsum(nan_cols, out=nan_cols)
-        nan_fraction[lo:hi] = (nan_cols[x1] - nan_cols[x0]) / (size * size)
-        keep[lo:hi] = nan_fraction[lo:hi] <= nan_max
-        for j in np.flatnonzero(keep[lo:hi]):
-            np.copyto(tile, band[:, x0[j] : x1[j]])  # a cache-sized buffer, then one write
-            writer.write(tile)
-    return keep, nan_fraction
+def _tile_grid(reader: MosaicReader, boxes: np.ndarray, writer: TileSetWriter, nan_max: float,
+               *, chunk_bytes: int = 8 << 20) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Store the field's pixels once (tiles are views of them); keep boxes with NaN ≤ nan_max.
+
+    Rows are read once, in chunks, between consecutive box edges along y; per such row
+    segment the NaN count of every column is prefix-summed into a table (segments x columns),
+    from which each box's NaN count is four lookups. A chunk without NaN costs one sum.
+    Returns ``keep``, the NaN fraction of every box and ``{"pixels": file}`` for fields.json.
+    """
+    ny, nx = reader.shape
+    name, pixels = writer.pixels(nx)
+    edges = np.unique(np.concatenate([[0, ny], boxes[:, 1], boxes[:, 3]]))
+    table = np.zeros((len(edges), nx + 1), np.int64)  # NaNs in rows < edge, columns < x
+    buffer = np.empty((max(1, min(ny, chunk_bytes // max(1, 4 * nx))), nx), np.float32)
+    counts = np.zeros(nx + 1, np.int64)
+    for k, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        counts[:] = 0
+        for r in range(a, b, len(buffer)):
+            stop = min(b, r + len(buffer))
+            rows = reader.rows(r, stop, out=buffer[: stop - r])
+            pixels.append(rows)
+            columns = np.add.reduce(rows, axis=0)  # NaN where a column holds a NaN (or inf - inf)
+            bad = np.flatnonzero(~np.isfinite(columns))
+            if bad.size:
+                counts[bad + 1] += np.isnan(rows[:, bad]).sum(axis=0)
+        np.cumsum(counts, out=table[k + 1])
+        table[k + 1] += table[k]
+    s0, s1 = np.searchsorted(edges, boxes[:, 1]), np.searchsorted(edges, boxes[:, 3])
+    x0, x1 = boxes[:, 0], boxes[:, 2]
+    nans = table[s1, x1] - table[s1, x0] - table[s0, x1] + table[s0, x0]
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    nan_fraction = nans / np.maximum(area, 1)
+    keep = nan_fraction <= nan_max
+    writer.add_views(int(keep.sum()))
+    return keep, nan_fraction.astype(float), {"pixels": name}
 
 
 def _tile_banner(reader: MosaicReader, boxes: np.ndarray, writer: TileSetWriter,
-                 nan_max: float) -> tuple[np.ndarray, np.ndarray]:
+                 nan_max: float) -> tuple[np.ndarray, np.ndarray, dict]:
     """Cut each box (NaN outside the image), skip by NaN fraction, resize to S, write."""
     from radiolib.scaling import resize  # imports torch: only banner mode needs it
 
@@ -75,7 +86,7 @@ def _tile_banner(reader: MosaicReader, boxes: np.ndarray, writer: TileSetWriter,
         if nan_fraction[i] <= nan_max:
             keep[i] = True
             writer.write(resize(cut, writer.size))
-    return keep, nan_fraction
+    return keep, nan_fraction, {}
 
 
 def _label_columns(labels: Labels, boxes: np.ndarray, keep: np.ndarray) -> pd.DataFrame:
@@ -132,7 +143,7 @@ def _one_field(path, name, mode, writer, *, size, overlap, max_overlap, factor, 
     first = writer.n
     with MosaicReader(image) as reader:
         tiler = _tile_banner if mode == "banner" else _tile_grid
-        keep, nan_fraction = tiler(reader, boxes, writer, nan_max)
+        keep, nan_fraction, stored = tiler(reader, boxes, writer, nan_max)
         clock.append(time.perf_counter())
         stats = field_statistics(reader.sample(stats_pixels))
         clock.append(time.perf_counter())
@@ -153,7 +164,7 @@ def _one_field(path, name, mode, writer, *, size, overlap, max_overlap, factor, 
         points = catalogue_pixels(image, catalogue)
         table["n_sources"] = count_in_boxes(points["x"], points["y"], kept)
     table = pd.concat([table, _label_columns(labels, boxes, keep)], axis=1)
-    info = _field_info(image, boxes, keep, nan_max, stats, catalogue)
+    info = {**_field_info(image, boxes, keep, nan_max, stats, catalogue), **stored}
     clock.append(time.perf_counter())
     info["seconds"] = dict(zip(("tiles", "stats", "index"), np.diff(clock).round(4).tolist(),
                                strict=True))
@@ -193,7 +204,9 @@ def tile_fields(paths: Sequence[str | os.PathLike], mode: str, *, out_dir: str |
     params = {"size": size, "nan_max": nan_max, "overlap": overlap, "max_overlap": max_overlap,
               "factor": factor, "min_size": min_size}
     meta = {"mode": mode, "params": params, "radiolib_version": __version__}
-    with TileSetWriter(out_dir, size=size, meta=meta, overwrite=overwrite) as writer:
+    storage = "tiles" if mode == "banner" else "pixels"  # banner boxes are resized: copies
+    with TileSetWriter(out_dir, size=size, meta=meta, overwrite=overwrite,
+                       storage=storage) as writer:
         for path, catalogue, label, name in zip(paths, catalogues, labels, names, strict=True):
             _one_field(path, name, mode, writer, size=size, overlap=overlap,
                        max_overlap=max_overlap, factor=factor, min_size=min_size,

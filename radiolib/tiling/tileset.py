@@ -1,17 +1,25 @@
 """`TileSet`: tiles of one or more fields in one compact on-disk dataset, read lazily.
 
-A TileSet folder holds three files:
+A TileSet folder holds:
 
-- ``tiles.npy``: float32 (N, S, S), memory-mapped on reading;
+- the pixels, stored one of two ways (``fields.json`` says which, as ``storage``):
+
+  - ``"pixels"`` (grid modes, hulk and MGCLS): each field's image once, as little-endian
+    float32 ``pixels/NNN.npy``; a tile is the view ``pixels[y0:y1, x0:x1]`` of its box, so
+    overlapping tiles share their pixels (hulk's 50 % overlap would otherwise store every
+    pixel four times) and the tiler writes each pixel once;
+  - ``"tiles"`` (banner, whose boxes are resized): ``tiles.npy``, float32 (N, S, S);
+
 - ``index.csv``: one row per tile: ``tile, field, x0, y0, x1, y1, ra, dec, nan_fraction``
   (box in the field's pixels; RA/Dec of the box centre in deg, NaN without WCS) and any
   label columns;
 - ``fields.json``: the tiling parameters and, per field, path, shape, WCS header, pixel scale,
   beam, counts and the scaling statistics fitted once on the whole field (`.stats`).
 
-It is written into a hidden temporary folder beside its destination and renamed into place,
-so a failed run leaves nothing behind. Being a sequence of ``(tile, row)`` it serves as a
-map-style ``torch.utils.data.Dataset`` as it is (torch is not imported).
+Either way ``TileSet.tiles`` reads like a read-only (N, S, S) float32 array, memory-mapped.
+The folder is written into a hidden temporary folder beside its destination and renamed into
+place, so a failed run leaves nothing behind. Being a sequence of ``(tile, row)`` a TileSet
+serves as a map-style ``torch.utils.data.Dataset`` as it is (torch is not imported).
 """
 
 from __future__ import annotations
@@ -31,57 +39,117 @@ from astropy.wcs import WCS
 
 from radiolib.errors import DataError
 
-__all__ = ["INDEX_COLUMNS", "TileSet", "TileSetExistsError", "TileSetWriter"]
+__all__ = ["INDEX_COLUMNS", "STORAGES", "TileSet", "TileSetExistsError", "TileSetWriter",
+           "TileViews"]
 
-TILES, INDEX, FIELDS = "tiles.npy", "index.csv", "fields.json"
+TILES, INDEX, FIELDS, PIXELS = "tiles.npy", "index.csv", "fields.json", "pixels"
 INDEX_COLUMNS = ("tile", "field", "x0", "y0", "x1", "y1", "ra", "dec", "nan_fraction")
 FORMAT = "radiolib.tileset"
+#: How tiles are stored: views of each field's pixels, or one (N, S, S) array of copies.
+STORAGES = ("pixels", "tiles")
 
 
 class TileSetExistsError(DataError, FileExistsError):
     """The output folder of a tiling exists already (pass ``overwrite=True`` to replace it)."""
 
 
-def _npy_header(n: int, size: int) -> bytes:
+def _npy_header(shape: tuple[int, ...]) -> bytes:
     buf = io.BytesIO()
     np.lib.format.write_array_header_1_0(
-        buf, {"descr": "<f4", "fortran_order": False, "shape": (n, size, size)})
+        buf, {"descr": "<f4", "fortran_order": False, "shape": tuple(int(v) for v in shape)})
     return buf.getvalue()
 
 
-class TileSetWriter:
-    """Append tiles and field records to a temporary folder; `commit` renames it into place.
+class _NpyAppender:
+    """Append rows of a little-endian float32 ``.npy`` file with plain writes.
 
-    Tiles go to ``tiles.npy`` with plain file writes after a numpy header that is rewritten
-    with the final count at the end: unlike writing through ``open_memmap``, the written pages
-    never count in the process's resident memory and no file page is faulted in twice.
+    The header is written first (with room to grow) and rewritten with the final first axis at
+    `close`: unlike writing through ``open_memmap``, the written pages never count in the
+    process's resident memory and no file page is faulted in twice.
     """
 
-    def __init__(self, out_dir: str | os.PathLike, *, size: int, meta: dict,
-                 overwrite: bool = False):
-        self.out_dir, self.size, self.meta = Path(out_dir), int(size), dict(meta)
-        if self.out_dir.exists() and not overwrite:
-            raise TileSetExistsError(f"{self.out_dir} exists; choose another output folder or "
-                                     "pass overwrite=True")
-        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.tmp-",
-                                         dir=self.out_dir.parent))
-        self.n, self.fields, self._tables = 0, {}, []
-        self._fd = os.open(self.tmp / TILES, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        self._header = _npy_header(0, self.size)
+    def __init__(self, path: Path, row_shape: tuple[int, ...]):
+        self.path, self.row_shape, self.n = path, tuple(row_shape), 0
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self._header = _npy_header((0, *self.row_shape))
         self._write(memoryview(self._header))
 
     def _write(self, buffer: memoryview) -> None:
         while buffer.nbytes:
             buffer = buffer[os.write(self._fd, buffer):]
 
+    def append(self, rows: np.ndarray) -> None:
+        """Append one row (``row_shape``) or a batch (k, ``*row_shape``)."""
+        rows = np.ascontiguousarray(rows, dtype="<f4")
+        if rows.shape[-len(self.row_shape):] != self.row_shape:
+            raise ValueError(f"rows must be {self.row_shape}, got {rows.shape}")
+        self._write(memoryview(rows).cast("B"))
+        self.n += 1 if rows.ndim == len(self.row_shape) else len(rows)
+
+    def close(self) -> None:
+        """Rewrite the header with the number of rows and close (no fsync: a derived cache)."""
+        if self._fd is None:
+            return
+        header = _npy_header((self.n, *self.row_shape))
+        if len(header) != len(self._header):  # cannot happen: numpy pads for growth
+            raise RuntimeError("npy header length changed")
+        os.pwrite(self._fd, header, 0)
+        os.close(self._fd)
+        self._fd = None
+
+
+class TileSetWriter:
+    """Append tiles and field records to a temporary folder; `commit` renames it into place.
+
+    With ``storage="tiles"``, `write` appends tile copies to ``tiles.npy``; with
+    ``storage="pixels"``, `pixels` opens a field's image file and `add_views` counts the tiles
+    that are boxes of it.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, *, size: int, meta: dict,
+                 overwrite: bool = False, storage: str = "tiles"):
+        if storage not in STORAGES:
+            raise ValueError(f"storage must be one of {STORAGES}, got {storage!r}")
+        self.out_dir, self.size, self.storage = Path(out_dir), int(size), storage
+        self.meta = {**meta, "storage": storage}
+        if self.out_dir.exists() and not overwrite:
+            raise TileSetExistsError(f"{self.out_dir} exists; choose another output folder or "
+                                     "pass overwrite=True")
+        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.tmp-",
+                                         dir=self.out_dir.parent))
+        self.n, self.fields, self._tables, self._files = 0, {}, [], []
+        self._tiles = None
+        if storage == "tiles":
+            self._tiles = self._open(TILES, (self.size, self.size))
+        else:
+            (self.tmp / PIXELS).mkdir()
+
+    def _open(self, name: str, row_shape: tuple[int, ...]) -> _NpyAppender:
+        appender = _NpyAppender(self.tmp / name, row_shape)
+        self._files.append(appender)
+        return appender
+
     def write(self, tiles: np.ndarray) -> None:
-        """Append one tile (S, S) or a batch (k, S, S), converted to little-endian float32."""
-        tiles = np.ascontiguousarray(tiles, dtype="<f4")
+        """Append one tile (S, S) or a batch (k, S, S) as copies (storage ``"tiles"``)."""
+        if self._tiles is None:
+            raise ValueError("this TileSet stores field pixels, not tile copies")
+        tiles = np.asarray(tiles)
         if tiles.shape[-2:] != (self.size, self.size):
             raise ValueError(f"tiles must be {self.size}x{self.size}, got {tiles.shape}")
-        self._write(memoryview(tiles).cast("B"))
+        self._tiles.append(tiles)
         self.n += 1 if tiles.ndim == 2 else len(tiles)
+
+    def pixels(self, width: int) -> tuple[str, _NpyAppender]:
+        """Open the next field's pixel file (rows of ``width``); return its relative path."""
+        if self.storage != "pixels":
+            raise ValueError("this TileSet stores tile copies, not field pixels")
+        name = f"{PIXELS}/{len(self.fields):03d}.npy"
+        return name, self._open(name, (int(width),))
+
+    def add_views(self, k: int) -> None:
+        """Count ``k`` more tiles stored as boxes of the last field's pixels."""
+        self.n += int(k)
 
     def add_field(self, name: str, info: dict, table: pd.DataFrame) -> None:
         """Record a field (``info`` goes to fields.json) and the index rows of its tiles."""
@@ -92,18 +160,14 @@ class TileSetWriter:
 
     def commit(self) -> Path:
         """Finish the files and rename the folder to ``out_dir`` (replacing an old one)."""
-        header = _npy_header(self.n, self.size)
-        if len(header) != len(self._header):  # cannot happen: numpy pads for growth
-            raise RuntimeError("npy header length changed")
-        os.pwrite(self._fd, header, 0)  # no fsync: a derived cache, atomic but not durable
-        os.close(self._fd)
-        self._fd = None
+        for appender in self._files:
+            appender.close()
         index = pd.concat(self._tables, ignore_index=True) if self._tables else \
             pd.DataFrame(columns=list(INDEX_COLUMNS))
         if len(index) != self.n:
             raise RuntimeError(f"{len(index)} index rows for {self.n} tiles")
         index.to_csv(self.tmp / INDEX, index=False)
-        meta = {"format": FORMAT, "version": 1, **self.meta, "tile_size": self.size,
+        meta = {"format": FORMAT, "version": 2, **self.meta, "tile_size": self.size,
                 "n_tiles": self.n, "n_skipped": sum(f["n_skipped"] for f in self.fields.values()),
                 "fields": self.fields}
         (self.tmp / FIELDS).write_text(json.dumps(meta, indent=1, allow_nan=False))
@@ -114,30 +178,88 @@ class TileSetWriter:
                                         dir=self.out_dir.parent))
             os.replace(self.out_dir, old)
         os.replace(self.tmp, self.out_dir)
+        self._files = []
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         return self.out_dir
 
     def abort(self) -> None:
-        """Remove the temporary folder."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        """Close the files and remove the temporary folder."""
+        for appender in self._files:
+            appender.close()
+        self._files = []
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def __enter__(self) -> TileSetWriter:
         return self
 
     def __exit__(self, exc_type, *exc) -> None:
-        if exc_type is not None or self._fd is not None:
+        if exc_type is not None or self.tmp.exists():
             self.abort()
+
+
+class TileViews:
+    """Tiles (N, S, S) float32 as boxes of memory-mapped field images, indexed like an array.
+
+    ``views[i]`` is a read-only view of the field's pixels; a slice, an integer array or a
+    boolean mask gives a stacked copy; ``np.asarray(views)`` reads them all.
+    """
+
+    dtype = np.dtype(np.float32)
+    ndim = 3
+
+    def __init__(self, planes: list[np.ndarray], plane: np.ndarray, y0: np.ndarray,
+                 x0: np.ndarray, size: int):
+        self._planes, self._plane = planes, np.asarray(plane, np.int64)
+        self._y0, self._x0 = np.asarray(y0, np.int64), np.asarray(x0, np.int64)
+        self.size = int(size)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(N, S, S), as for the array of copies."""
+        return (len(self._plane), self.size, self.size)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of all tiles as copies (the stored bytes are fewer where boxes overlap)."""
+        return len(self._plane) * self.size * self.size * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        return len(self._plane)
+
+    def _one(self, i: int) -> np.ndarray:
+        y0, x0, s = self._y0[i], self._x0[i], self.size
+        return self._planes[self._plane[i]][y0 : y0 + s, x0 : x0 + s]
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            first, rest = key[0], key[1:]
+            picked = self[first]
+            return picked[rest] if np.ndim(picked) == 2 else picked[(slice(None), *rest)]
+        if isinstance(key, (int, np.integer)):
+            return self._one(range(len(self))[key])
+        picked = np.arange(len(self))[key]
+        out = np.empty((len(picked), self.size, self.size), np.float32)
+        for j, i in enumerate(picked):
+            np.copyto(out[j], self._one(i))
+        return out
+
+    def __iter__(self):
+        return (self._one(i) for i in range(len(self)))
+
+    def __array__(self, dtype=None, copy=None):
+        out = self[:]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __repr__(self) -> str:
+        return f"TileViews(shape={self.shape}, planes={len(self._planes)})"
 
 
 class TileSet:
     """Tiles on disk: ``len``, ``ts[i] -> (tile (S, S) float32, row dict)``, boxes, WCS, stats.
 
     Open with `TileSet.open`. ``transform`` (e.g. a per-field scaling) is applied to each tile
-    returned by ``__getitem__``; ``tiles`` is the memory-mapped (N, S, S) array itself.
+    returned by ``__getitem__``; ``tiles`` reads like the (N, S, S) array itself.
     """
 
     def __init__(self, path: str | os.PathLike, *, transform=None):
@@ -150,17 +272,36 @@ class TileSet:
     def open(cls, path: str | os.PathLike, *, transform=None) -> TileSet:
         """Open a TileSet folder written by `radiolib.tiling.tile_fits` / `tile_fields`."""
         path = Path(path)
-        missing = [n for n in (TILES, INDEX, FIELDS) if not (path / n).is_file()]
+        missing = [n for n in (INDEX, FIELDS) if not (path / n).is_file()]
+        if not missing:
+            meta = json.loads((path / FIELDS).read_text())
+            files = [TILES] if meta.get("storage", "tiles") == "tiles" else \
+                [f["pixels"] for f in meta["fields"].values()]
+            missing = [n for n in files if not (path / n).is_file()]
         if missing:
             raise DataError(f"{path}: not a TileSet (missing {', '.join(missing)}); "
                             "write one with `radiolib tile`")
         return cls(path, transform=transform)
 
     @property
-    def tiles(self) -> np.ndarray:
-        """The tiles, float32 (N, S, S), memory-mapped read-only."""
+    def storage(self) -> str:
+        """``"pixels"`` (tiles are boxes of each field's stored image) or ``"tiles"`` (copies)."""
+        return self.meta.get("storage", "tiles")  # version-1 sets stored copies
+
+    @property
+    def tiles(self) -> np.ndarray | TileViews:
+        """The tiles, float32 (N, S, S), memory-mapped read-only (a `TileViews` for pixels)."""
         if self._tiles is None:
-            self._tiles = np.load(self.path / TILES, mmap_mode="r")
+            if self.storage == "tiles":
+                self._tiles = np.load(self.path / TILES, mmap_mode="r")
+            else:
+                names = list(self.fields)
+                planes = [np.load(self.path / self.fields[n]["pixels"], mmap_mode="r")
+                          for n in names]
+                plane = self.index["field"].map({n: k for k, n in enumerate(names)})
+                self._tiles = TileViews(planes, plane.to_numpy(np.int64),
+                                        self.index["y0"].to_numpy(), self.index["x0"].to_numpy(),
+                                        self.tile_size)
         return self._tiles
 
     @property
@@ -192,7 +333,7 @@ class TileSet:
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, dict]:
         i = range(len(self))[i]  # IndexError and negative indices as for a list
-        tile = np.array(self.tiles[i])
+        tile = np.array(self.tiles[i], dtype=np.float32)  # a writable copy
         return (self.transform(tile) if self.transform else tile), dict(self._rows[i])
 
     def field_wcs(self, name: str) -> WCS | None:

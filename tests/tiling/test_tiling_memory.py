@@ -10,6 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from radiolib.io import read_fits
+from radiolib.tiling import TileSet
+
 CHILD = r"""
 import json, sys, tracemalloc
 from radiolib.tiling import tile_fits
@@ -51,5 +54,9 @@ def test_tiling_a_mosaic_larger_than_the_budget(tmp_path, make_mosaic):
     assert info["n"] + info["skipped"] == 31 * 31 and info["skipped"] > 0
     assert info["rss_increase"] < budget, info
     assert info["traced_peak"] < budget, info
-    tiles = np.load(tmp_path / "ts" / "tiles.npy", mmap_mode="r")
-    assert tiles.shape == (info["n"], 256, 256)
+    ts = TileSet.open(tmp_path / "ts")
+    assert ts.tiles.shape == (info["n"], 256, 256)
+    data = np.asarray(read_fits(path).data)
+    for i in (0, len(ts) // 2, len(ts) - 1):  # the stored tiles are the mosaic's boxes
+        x0, y0, x1, y1 = ts.boxes[i]
+        np.testing.assert_array_equal(ts.tiles[i], data[y0:y1, x0:x1])

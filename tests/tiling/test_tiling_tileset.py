@@ -69,8 +69,11 @@ def test_round_trip_stats_and_tile_wcs(mosaic, tmp_path):
     tile_fits(mosaic, "hulk", out_dir=tmp_path / "ts", size=128)
     ts = TileSet.open(tmp_path / "ts")
     assert sorted(p.name for p in (tmp_path / "ts").iterdir()) == \
-        ["fields.json", "index.csv", "tiles.npy"]
-    assert isinstance(ts.tiles, np.memmap) and ts.tiles.dtype == np.float32
+        ["fields.json", "index.csv", "pixels"]
+    assert ts.storage == "pixels" and ts.fields["mosaic"]["pixels"] == "pixels/000.npy"
+    stored = np.load(tmp_path / "ts" / "pixels" / "000.npy", mmap_mode="r")
+    np.testing.assert_array_equal(stored, read_fits(mosaic).data)  # the field, stored once
+    assert ts.tiles.dtype == np.float32 and ts.tiles.shape == (len(ts), 128, 128)
     tile, row = ts[3]
     assert tile.shape == (128, 128) and tile.flags.writeable and row["tile"] == 3
     assert row["field"] == "mosaic" and ts[-1][1]["tile"] == len(ts) - 1
@@ -168,18 +171,45 @@ def test_tile_fields_joins_fields_in_one_tileset(tmp_path, make_mosaic):
     np.testing.assert_array_equal(ts[i][0], data[y0:y1, x0:x1])
 
 
-def test_failure_midway_leaves_no_output(mosaic, tmp_path, monkeypatch):
-    real = tileset_module.TileSetWriter.write
+@pytest.mark.parametrize("mode", ["hulk", "banner"])
+def test_failure_midway_leaves_no_output(mosaic, tmp_path, monkeypatch, mode):
+    real, calls = tileset_module._NpyAppender.append, []
 
-    def failing(self, tiles):
-        if self.n == 5:
+    def failing(self, rows):
+        calls.append(1)
+        if len(calls) == 3:
             raise RuntimeError("disk full")
-        real(self, tiles)
+        real(self, rows)
 
-    monkeypatch.setattr(tileset_module.TileSetWriter, "write", failing)
+    monkeypatch.setattr(tileset_module._NpyAppender, "append", failing)
+    catalogue = pd.DataFrame({"x": [100.0, 200, 300, 400], "y": [100.0, 200, 300, 400],
+                              "size_pix": [40.0] * 4})
     with pytest.raises(RuntimeError, match="disk full"):
-        tile_fits(mosaic, "hulk", out_dir=tmp_path / "out", size=64)
+        tile_fits(mosaic, mode, out_dir=tmp_path / "out", size=64,
+                  catalogue=catalogue if mode == "banner" else None)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mosaic.fits"]  # no output, no temp
+
+
+def test_tile_views_index_like_an_array(mosaic, tmp_path):
+    ts = tile_fits(mosaic, "hulk", out_dir=tmp_path / "ts", size=128)
+    data = np.asarray(read_fits(mosaic).data)
+    copies = np.stack([data[y0:y1, x0:x1] for x0, y0, x1, y1 in ts.boxes])
+    views = ts.tiles
+    assert len(views) == len(copies) and views.nbytes == copies.nbytes
+    np.testing.assert_array_equal(views[-1], copies[-1])
+    assert not views[0].flags.writeable  # a read-only view of the stored field
+    np.testing.assert_array_equal(views[2:7], copies[2:7])
+    np.testing.assert_array_equal(views[[5, 0, 5]], copies[[5, 0, 5]])
+    mask = np.arange(len(copies)) % 3 == 0
+    np.testing.assert_array_equal(views[mask], copies[mask])
+    np.testing.assert_array_equal(views[3, 10:20, 5], copies[3, 10:20, 5])
+    np.testing.assert_array_equal(views[1:4, 0], copies[1:4, 0])
+    np.testing.assert_array_equal(np.asarray(views), copies)
+    assert np.array(views, dtype=np.float64).dtype == np.float64
+    with pytest.raises(IndexError):
+        views[len(copies)]
+    stored = sum(f.stat().st_size for f in (tmp_path / "ts" / "pixels").iterdir())
+    assert stored <= data.astype(np.float32).nbytes + 4096  # the field once, whatever the overlap
 
 
 def test_existing_output_is_kept_unless_overwrite(mosaic, tmp_path):
