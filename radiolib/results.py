@@ -243,7 +243,7 @@ def _status(published: object, reproduced: object, key: str, comment: object = N
     if reproduced is None:
         return "not yet reproduced"
     if published is None:
-        return ("published value not transcribed yet" if comment == NOT_TRANSCRIBED
+        return ("published value not transcribed yet" if str(comment).startswith(NOT_TRANSCRIBED)
                 else "no published value (figure)")
     return "reproduced"
 

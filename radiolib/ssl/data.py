@@ -68,7 +68,7 @@ class ScaledTiles(Dataset):
     """
 
     def __init__(self, tileset, *, mode: str = "riggi3", size: int = 224,
-                 field_limits: str = "contrast_2_99.9") -> None:
+                 field_limits: str = "contrast_2_98") -> None:
         from radiolib.scaling import get_scaling
         from radiolib.tiling import FIELD_LIMITS
 

@@ -28,20 +28,22 @@ _SIMCLR = {
     "proj_out_dim": ("model", "paper", "2-layer projector"),
     "image_size": ("data", "paper", "riggi3 resized to 224; released code: 64 by default"),
     "scaling": ("data", "paper", "sigma clip 5/30, zscale 0.25, zscale 0.4"),
-    "temperature": ("loss", "unknown", "Table 3 value not transcribed; 0.5 is SimCLR's default"),
+    "temperature": ("loss", "code", "released code's default; Table 3 value not transcribed"),
     "code_behaviour": ("loss", "code", "true: temperature fixed at 0.1 as the released code"),
     "optimizer": ("optimisation", "paper", "Adam"),
     "lr": ("optimisation", "unknown", "Table 3 value not transcribed; 1e-3 is Adam's default"),
-    "min_lr": ("optimisation", "unknown", "end of the cosine; not in our sources"),
-    "weight_decay": ("optimisation", "unknown", "not in our sources"),
-    "warmup_epochs": ("optimisation", "unknown", "linear warm-up then cosine (paper); length "
-                      "not in our sources"),
-    "clip_grad": ("optimisation", "unknown", "0 = no clipping; not in our sources"),
-    "epochs": ("optimisation", "unknown", "Table 3 value not transcribed"),
-    "batch_size": ("optimisation", "unknown", "Table 3 value not transcribed; per process"),
+    "min_lr": ("optimisation", "code", "end of the cosine, fixed in the released code"),
+    "weight_decay": ("optimisation", "code", "none in the released code by default"),
+    "warmup_epochs": ("optimisation", "code", "linear warm-up then cosine (paper); length: "
+                      "released code's default"),
+    "clip_grad": ("optimisation", "code", "0 = no clipping, as the released code"),
+    "epochs": ("optimisation", "code", "released code's default; Table 3 value not transcribed"),
+    "batch_size": ("optimisation", "code", "released code's default; Table 3 value not "
+                   "transcribed; per process"),
     "crop_scale": ("augmentation", "paper", "random resized crop"),
-    **{k: ("augmentation", "unknown", "probability not given in our sources")
-       for k in ("p_hflip", "p_vflip", "p_rot90")},
+    **{k: ("augmentation", "unknown", "the released code flips h or v or not, 1/3 each")
+       for k in ("p_hflip", "p_vflip")},
+    "p_rot90": ("augmentation", "code", "released code: rotation with p 0.5"),
     **{k: ("augmentation", "paper", "colour jitter, x jitter_strength")
        for k in ("brightness", "contrast", "saturation", "hue", "jitter_strength", "p_jitter")},
     "blur_sigma": ("augmentation", "paper", "Gaussian blur"),
@@ -60,7 +62,8 @@ _DINO = {
     "norm_last_layer": ("model", "code", _CODE_DEFAULT),
     "use_bn_in_head": ("model", "code", _CODE_DEFAULT),
     "image_size": ("data", "paper", "256 x 256 MGCLS crops"),
-    "field_limits": ("data", "unknown", "per-field scaling; which limits is not in our sources"),
+    "field_limits": ("data", "code", "per-field scaling with the field's 2nd/98th percentiles "
+                     "(released code)"),
     **{k: ("loss", "code", "released code") for k in ("teacher_temp", "student_temp",
                                                       "center_momentum", "momentum_teacher")},
     "warmup_teacher_temp": ("loss", "code", _CODE_DEFAULT),
@@ -76,8 +79,9 @@ _DINO = {
                                                                  "power_law")},
     "rotation_degrees": ("augmentation", "code", "released code: rotate = 30"),
     "amp": ("optimisation", "code", "use_fp16 of the released code (CUDA only)"),
+    "p_rotation": ("augmentation", "code", "released code: RandomApply(rotation, p=0.5)"),
     **{k: ("augmentation", "unknown", "not in our sources")
-       for k in ("p_rotation", "p_autocontrast", "p_power_law", "power_range")},
+       for k in ("p_autocontrast", "p_power_law", "power_range")},
     **{k: v for k, v in _COMMON.items() if k != "amp"},
 }
 #: method -> key -> (group, source, note).
@@ -92,6 +96,20 @@ CODE_DIFFERENCES: list[dict[str, str]] = [
     {"method": "simclr", "topic": "input size", "paper": "riggi3 stack resized to 224 x 224",
      "code": "resized to 64 x 64 by default", "switch": "image_size: 64",
      "changes": "12x fewer pixels: faster, coarser morphology; our CPU profiles use 64"},
+    {"method": "simclr", "topic": "flips",
+     "paper": "horizontal and vertical flips (Table 2)",
+     "code": "one of {horizontal, vertical, none}, 1/3 each", "switch": "none",
+     "changes": "radiolib flips h and v independently (p_hflip, p_vflip): a quarter of the "
+     "views get both (a 180 degree turn, also reachable by the rotation)"},
+    {"method": "simclr", "topic": "random crop",
+     "paper": "random resized crop, scale 0.8-1", "code": "square crop whose side is 0.8-1 of "
+     "the image side (area 0.64-1), resized back", "switch": "none",
+     "changes": "radiolib samples the area fraction 0.8-1 and the aspect ratio, as torchvision"},
+    {"method": "simclr", "topic": "command-line defaults",
+     "paper": "ResNet18, projector 256-128, Adam, Table 2 augmentations",
+     "code": "a small custom CNN, one Dense(16) layer, RMSprop, another augmenter (simclr6) "
+     "unless flags say otherwise; the flags of the paper's runs are not published",
+     "switch": "none", "changes": "nothing: radiolib follows the paper where it is explicit"},
     {"method": "dino", "topic": "power-law scaling", "paper": "random power-law intensity scaling",
      "code": "a linear rescale to [-1, 1] (power 1), on local crops only",
      "switch": "code_behaviour: true", "changes": "no non-linear stretch; local crops span "
@@ -108,6 +126,11 @@ CODE_DIFFERENCES: list[dict[str, str]] = [
      "0.04/0.1; centre momentum 0.9; teacher EMA 0.996 -> 1 on a cosine",
      "switch": "default (out_dim, hidden_dim, bottleneck_dim, head_layers, ...)",
      "changes": "nothing: our defaults are the code's"},
+    {"method": "dino", "topic": "count-probe evaluation",
+     "paper": "PCA to 100 components, then one linear layer (MSE)",
+     "code": "PCA 30 by default, targets beyond 3 sigma masked, SGD-trained linear layer",
+     "switch": "n_components (notebook parameter)",
+     "changes": "radiolib fits the linear layer in closed form on PCA-100 features"},
     {"method": "dino", "topic": "ViT stochastic depth", "paper": "not stated in our sources",
      "code": "drop_path_rate 0.1 in the student", "switch": "none (torchvision's ViT has none)",
      "changes": "radiolib trains ViT students without stochastic depth"},

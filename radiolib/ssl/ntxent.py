@@ -10,9 +10,9 @@ rank are gathered *with gradients* (an ``all_gather`` whose backward all-reduces
 gradients, as ``torch.distributed.nn.functional.all_gather``, deprecated in torch 2.14), so each
 anchor sees the ``2 B world_size - 1`` others as in single-process training on the full batch.
 
-Riggi et al.'s released SimCLR code uses temperature 0.1 whatever its command-line flag says;
-``temperature`` here defaults to 0.5, SimCLR's value (lightly's default), until the paper's
-value is transcribed into the training config.
+Riggi et al.'s released SimCLR code uses temperature 0.1 whatever its command-line flag says
+(whose default is 0.1 too, as in ``configs/simclr_riggi.yaml``); the loss's own default here is
+0.5, SimCLR's value (lightly's default).
 
 - [0] Chen et al. 2020, SimCLR, https://arxiv.org/abs/2002.05709
 - [1] Riggi et al. 2024, PASA, arXiv:2404.18462

@@ -119,4 +119,4 @@ def test_code_differences_are_complete():
     topics = " ".join(r["topic"] for r in CODE_DIFFERENCES)
     for word in ("temperature", "input size", "power-law", "flips", "head"):
         assert word in topics
-    assert len(differences_table("simclr")) == 2
+    assert len(differences_table("simclr")) == 5
