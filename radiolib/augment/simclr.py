@@ -19,7 +19,12 @@ each crop's sampling grid); 3-5 act on the images they select. All random parame
 view of every image, come from one ``torch.rand`` call on the generator passed in, so
 ``SimCLRAugment()(x, torch.Generator().manual_seed(s))`` is reproducible bit for bit.
 Probabilities of the flips and of the 90-degree rotation are not given in our sources; they
-default to 0.5 (as torchvision's flips).
+default to 0.5 (as torchvision's flips; the released code rotates with probability 0.5).
+
+``code_behaviour=True`` does what the authors' released code does instead (sclassifier's
+``simclr_v10`` augmenter): one of {horizontal flip, vertical flip, none}, 1/3 each (``p_hflip``
+and ``p_vflip`` unused), and a *square* crop whose side, not area, is a uniform fraction in
+``crop_scale`` of the image side.
 
 - [0] Riggi et al. 2024, PASA, arXiv:2404.18462
 - [1] Chen et al. 2020, SimCLR, https://arxiv.org/abs/2002.05709
@@ -88,6 +93,8 @@ class SimCLRAugment:
         Probability of the thresholding.
     interpolation : {"bilinear", "bicubic"}
         Resampling of the crop.
+    code_behaviour : bool
+        Flips and crop as the released code (see the module docstring).
 
     Examples
     --------
@@ -108,7 +115,8 @@ class SimCLRAugment:
                  blur_kernel_size: int | None = None, p_blur: float = 0.1,
                  thresholding: bool = True,
                  threshold_percentile: tuple[float, float] = (40.0, 60.0),
-                 p_threshold: float = 0.5, interpolation: str = "bilinear") -> None:
+                 p_threshold: float = 0.5, interpolation: str = "bilinear",
+                 code_behaviour: bool = False) -> None:
         if size is not None and (not isinstance(size, int) or size < 1):
             raise ValueError(f"size must be a positive int or None, got {size!r}")
         self.size = size
@@ -141,6 +149,7 @@ class SimCLRAugment:
             raise ValueError(f"interpolation must be 'bilinear' or 'bicubic', got "
                              f"{interpolation!r}")
         self.interpolation = interpolation
+        self.code_behaviour = bool(code_behaviour)
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -187,10 +196,17 @@ class SimCLRAugment:
         # one row of random numbers per (view, image), view-major like the crops below
         u = draw(b, n_views * _NCOL, generator, x.device).view(b, n_views, _NCOL)
         u = u.transpose(0, 1).reshape(n_views * b, _NCOL)
-        boxes = sample_crop_boxes(u[:, _A:_A + ATTEMPTS], u[:, _R:_R + ATTEMPTS], u[:, _X],
-                                  u[:, _Y], h, w, self.crop_scale, self.crop_ratio)
-        theta = crop_theta(boxes, h, w, hflip=u[:, _HF] < self.p_hflip,
-                           vflip=u[:, _VF] < self.p_vflip)
+        u_area, scale, ratio = u[:, _A:_A + ATTEMPTS], self.crop_scale, self.crop_ratio
+        hflip, vflip = u[:, _HF] < self.p_hflip, u[:, _VF] < self.p_vflip
+        if self.code_behaviour:  # side fraction uniform in crop_scale: area = side², ratio 1
+            lo, hi = self.crop_scale
+            side = lo + (hi - lo) * u_area
+            u_area = (side**2 - lo**2) / (hi**2 - lo**2) if hi > lo else torch.zeros_like(side)
+            scale, ratio = (lo**2, hi**2), (1.0, 1.0)
+            hflip, vflip = u[:, _HF] < 1 / 3, (u[:, _HF] >= 1 / 3) & (u[:, _HF] < 2 / 3)
+        boxes = sample_crop_boxes(u_area, u[:, _R:_R + ATTEMPTS], u[:, _X], u[:, _Y], h, w,
+                                  scale, ratio)
+        theta = crop_theta(boxes, h, w, hflip=hflip, vflip=vflip)
         if self.p_rot90 > 0:  # rotate the output grid by quarter turns: no extra pass
             turns = torch.where(u[:, _RP] < self.p_rot90, 1 + torch.floor(u[:, _RK] * 3), 0)
             theta = torch.cat([theta[:, :, :2] @ quarter_turn_matrix(turns), theta[:, :, 2:]], 2)

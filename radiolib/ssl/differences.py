@@ -91,20 +91,32 @@ SOURCES: dict[str, dict[str, tuple[str, str, str]]] = {"dino": _DINO, "simclr": 
 CODE_DIFFERENCES: list[dict[str, str]] = [
     {"method": "simclr", "topic": "NT-Xent temperature",
      "paper": "Table 3 value, set by a command-line flag",
-     "code": "0.1 whatever the flag says", "switch": "code_behaviour: true",
+     "code": "0.1 whatever the flag says (its default is 0.1 too)",
+     "switch": "code_behaviour: true",
      "changes": "sharper softmax over negatives than a larger temperature"},
     {"method": "simclr", "topic": "input size", "paper": "riggi3 stack resized to 224 x 224",
      "code": "resized to 64 x 64 by default", "switch": "image_size: 64",
      "changes": "12x fewer pixels: faster, coarser morphology; our CPU profiles use 64"},
     {"method": "simclr", "topic": "flips",
      "paper": "horizontal and vertical flips (Table 2)",
-     "code": "one of {horizontal, vertical, none}, 1/3 each", "switch": "none",
-     "changes": "radiolib flips h and v independently (p_hflip, p_vflip): a quarter of the "
-     "views get both (a 180 degree turn, also reachable by the rotation)"},
+     "code": "one of {horizontal, vertical, none}, 1/3 each", "switch": "code_behaviour: true",
+     "changes": "the paper setting flips h and v independently (p_hflip, p_vflip): a quarter "
+     "of the views get both (a 180 degree turn, also reachable by the rotation)"},
     {"method": "simclr", "topic": "random crop",
      "paper": "random resized crop, scale 0.8-1", "code": "square crop whose side is 0.8-1 of "
-     "the image side (area 0.64-1), resized back", "switch": "none",
-     "changes": "radiolib samples the area fraction 0.8-1 and the aspect ratio, as torchvision"},
+     "the image side (area 0.64-1), resized back", "switch": "code_behaviour: true",
+     "changes": "smaller crops on average (more zoom) and no aspect-ratio change; the paper "
+     "setting samples the area fraction 0.8-1 and the aspect ratio, as torchvision"},
+    {"method": "simclr", "topic": "3-channel input",
+     "paper": "sigma clip 5/30, zscale 0.25, zscale 0.4, min-max per channel",
+     "code": "its only 3-channel stack: sigma clip 0/20 + zscale 0.25, sigma clip 1/20 + zscale "
+     "0.25, histogram equalisation", "switch": "none",
+     "changes": "radiolib builds the paper's stack (scaling riggi3)"},
+    {"method": "simclr", "topic": "colour jitter",
+     "paper": "brightness, contrast, saturation 0.8, hue 0.2, strength 0.5",
+     "code": "additive brightness on a min-max-normalised image, hue fixed in the code",
+     "switch": "none", "changes": "radiolib uses torchvision's multiplicative factors, as "
+     "SimCLR's colour distortion"},
     {"method": "simclr", "topic": "command-line defaults",
      "paper": "ResNet18, projector 256-128, Adam, Table 2 augmentations",
      "code": "a small custom CNN, one Dense(16) layer, RMSprop, another augmenter (simclr6) "

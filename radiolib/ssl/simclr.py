@@ -32,7 +32,7 @@ def augment_for(config: SimCLRConfig) -> SimCLRAugment:
         saturation=config.saturation, hue=config.hue, jitter_strength=config.jitter_strength,
         p_jitter=config.p_jitter, blur_sigma=config.blur_sigma, p_blur=config.p_blur,
         thresholding=config.thresholding, threshold_percentile=config.threshold_percentile,
-        p_threshold=config.p_threshold)
+        p_threshold=config.p_threshold, code_behaviour=config.code_behaviour)
 
 
 class SimCLR(SSLMethod):

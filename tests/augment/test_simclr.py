@@ -137,3 +137,30 @@ def test_cuda_batch_matches_cpu(x):
     cpu = aug.view(x, gen(9))
     gpu = aug.view(x.cuda(), gen(9)).cpu()
     torch.testing.assert_close(gpu, cpu, atol=1e-4, rtol=0)
+
+
+def test_code_behaviour_flips_one_of_three():
+    x = torch.rand(1200, 1, 6, 6, generator=gen(8))
+    out = SimCLRAugment(**OFF, code_behaviour=True).view(x, gen())
+    same = lambda y: ((out - y).abs().amax(dim=(1, 2, 3)) < 1e-5)  # noqa: E731
+    h, v, none = same(x.flip(-1)), same(x.flip(-2)), same(x)
+    assert not (h & v).any() and (h | v | none).all()  # exclusive, never both
+    for kind in (h, v, none):
+        assert 0.28 < kind.float().mean() < 0.39
+
+
+def test_code_behaviour_crop_is_square_with_side_fraction_in_crop_scale():
+    n = 64
+    ramp = torch.linspace(0, 1, n)
+    x = torch.stack([ramp.expand(n, n), ramp[:, None].expand(n, n)])[None].repeat(300, 1, 1, 1)
+    args = {**OFF, "crop_scale": (0.6, 0.9), "crop_ratio": (3 / 4, 4 / 3)}
+    out = SimCLRAugment(**args, code_behaviour=True).view(x, gen())
+    span_x = (out[:, 0, :, -1] - out[:, 0, :, 0]).abs().mean(1)  # flips keep the span
+    span_y = (out[:, 1, -1] - out[:, 1, 0]).abs().mean(1)
+    torch.testing.assert_close(span_x, span_y, atol=0.01, rtol=0)  # square whatever crop_ratio
+    assert 0.6 - 0.03 < span_x.min() and span_x.max() < 0.9 + 0.01
+    assert span_x.max() / span_x.min() > 1.35  # sides spread over 0.6-0.9
+    paper = SimCLRAugment(**args).view(x, gen())
+    ratio = (paper[:, 0, :, -1] - paper[:, 0, :, 0]).abs().mean(1) / \
+        (paper[:, 1, -1] - paper[:, 1, 0]).abs().mean(1)
+    assert ratio.std() > 0.05  # the paper setting varies the aspect ratio

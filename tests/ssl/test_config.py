@@ -16,6 +16,7 @@ from radiolib.ssl import (
     load_config,
 )
 from radiolib.ssl.differences import SOURCES
+from radiolib.ssl.simclr import augment_for
 
 RUN_KEYS = {"name", "num_workers"}
 
@@ -42,6 +43,7 @@ def test_paper_and_code_values(repo_root):
     assert s.optimizer == "adam" and s.loss_temperature == s.temperature
     code = s.replace(code_behaviour=True, image_size=64)
     assert code.loss_temperature == 0.1 and SimCLR(code).criterion.temperature == 0.1
+    assert augment_for(code).code_behaviour and not augment_for(s).code_behaviour
     for name, local in (("dino_resnet50", (0.05, 0.14)), ("dino_vits8", (0.05, 0.4))):
         d = load_config(repo_root / "configs" / f"{name}.yaml")
         assert (d.head_layers, d.hidden_dim, d.bottleneck_dim, d.out_dim) == (3, 2048, 256, 65536)
@@ -119,4 +121,4 @@ def test_code_differences_are_complete():
     topics = " ".join(r["topic"] for r in CODE_DIFFERENCES)
     for word in ("temperature", "input size", "power-law", "flips", "head"):
         assert word in topics
-    assert len(differences_table("simclr")) == 5
+    assert len(differences_table("simclr")) == 7
