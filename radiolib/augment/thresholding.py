@@ -51,12 +51,13 @@ def threshold_below_percentile(x: torch.Tensor, percentile: torch.Tensor, *,
         below, float("inf"))))
     out = x if inplace else x.clone()
     if index is None:
-        flat = out.view(n, c, -1)
-        flat.mul_(flat >= chosen.to(x.dtype).unsqueeze(-1))  # faster than torch.where
-        return out
-    sub = out.index_select(0, index).view(len(rows), c, -1)
-    sub.mul_(sub >= chosen.to(x.dtype).unsqueeze(-1))
-    return out.index_copy_(0, index, sub.view(-1, *x.shape[1:]))
+        threshold = chosen.to(x.dtype)
+    else:  # -inf keeps every pixel of the other images: one pass, no gather and scatter
+        threshold = torch.full((n, c), -torch.inf, dtype=x.dtype, device=x.device)
+        threshold[index.to(x.device)] = chosen.to(x.dtype)
+    flat = out.view(n, c, -1)
+    flat.mul_(flat >= threshold.unsqueeze(-1))  # faster than torch.where; NaN stays NaN
+    return out
 
 
 def _order_statistic(flat: torch.Tensor, rows: list[int], ranks: list[int], *,

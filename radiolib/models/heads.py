@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.parametrizations import weight_norm
+from torch.nn.utils.parametrizations import _WeightNorm, weight_norm
 
 __all__ = ["DINOHead", "SimCLRProjectionHead"]
 
@@ -56,6 +56,11 @@ class DINOHead(nn.Module):
     to 1 when ``norm_last_layer``. Parameter names match DINO's (``mlp.0``, ``mlp.2``, ...,
     ``last_layer``) up to the weight-norm parametrisation (see
     :func:`radiolib.models.weights.map_dino_head_keys`).
+
+    The forward pass computes the last layer as ``(x v^T) * (g / ||v||)`` -- the same
+    ``x (g v / ||v||)^T`` without materialising the (out_dim, bottleneck_dim) weight, whose
+    allocation and weight-norm backward dominate the head on CPU (``last_layer`` itself is
+    the ordinary weight-normalised ``nn.Linear``; under autocast it is called as it is).
 
     Parameters
     ----------
@@ -112,4 +117,47 @@ class DINOHead(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Prototype scores (B, out_dim) of embeddings (B, in_dim)."""
         x = F.normalize(self.mlp(x), dim=-1, p=2)
-        return self.last_layer(x)
+        layer = self.last_layer
+        norm = getattr(getattr(layer, "parametrizations", None), "weight", None)
+        if (norm is None or len(norm) != 1 or not isinstance(norm[0], _WeightNorm)
+                or norm[0].dim != 0 or layer.bias is not None or x.ndim != 2
+                or torch.is_autocast_enabled(x.device.type)):
+            return layer(x)
+        return _WeightNormLinear.apply(x, norm.original1, norm.original0)
+
+
+class _WeightNormLinear(torch.autograd.Function):
+    """``x @ (g * v / ||v||).T`` (norms over the rows of ``v``) as ``(x @ v.T) * (g / ||v||)``.
+
+    The same function and gradients as ``torch._weight_norm`` followed by ``F.linear``, without
+    the (K, D) weight or its gradient: the backward pass allocates only ``v``'s gradient.
+    Shapes: x (B, D), v (K, D), g (K, 1) -> (B, K).
+    """
+
+    @staticmethod
+    def forward(ctx, x, v, g):
+        inv = torch.linalg.vector_norm(v, dim=1).reciprocal_()  # 1 / ||v_k||
+        scale = g.reshape(-1) * inv  # g_k / ||v_k||
+        pre = x @ v.T
+        if not any(ctx.needs_input_grad):
+            return pre.mul_(scale)
+        ctx.save_for_backward(x, v, inv, scale, pre)
+        ctx.g_shape = g.shape
+        return pre * scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, v, inv, scale, pre = ctx.saved_tensors
+        grad_pre = grad * scale
+        grad_x = grad_v = grad_g = None
+        if ctx.needs_input_grad[0]:
+            grad_x = grad_pre @ v
+        if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
+            grad_scale = (grad * pre).sum(0)  # dL / d(g_k / ||v_k||)
+            if ctx.needs_input_grad[2]:
+                grad_g = (grad_scale * inv).reshape(ctx.g_shape)
+            if ctx.needs_input_grad[1]:
+                # d(g_k / ||v_k||) / dv_k = -g_k v_k / ||v_k||^3, added in place to the matmul's
+                grad_v = (grad_pre.T @ x).addcmul_(v, (grad_scale * scale * inv * inv)
+                                                   .neg_().unsqueeze(1))
+        return grad_x, grad_v, grad_g

@@ -142,20 +142,27 @@ class DINO(SSLMethod):
         crops = self.crops(batch, generator)
         c = self.config
         with self.autocast(batch.device):
-            with torch.no_grad():
+            with torch.inference_mode():  # no graph, no autograd bookkeeping for the teacher
                 t = self.teacher(crops[:2])
             s = self.trainable(crops)
         temp = teacher_temperature(epoch, c.warmup_teacher_temp_epochs, c.warmup_teacher_temp,
                                    c.teacher_temp)
-        return self.criterion(t.float().chunk(2), s.float().chunk(len(crops)), teacher_temp=temp)
+        # crop-major outputs viewed as (crops, B, out_dim): no copies into per-crop stacks
+        t, s = t.float(), s.float()
+        return self.criterion(t.view(2, -1, t.shape[-1]), s.view(len(crops), -1, s.shape[-1]),
+                              teacher_temp=temp)
 
     def after_backward(self, epoch: int) -> None:
         """Per-parameter gradient clipping (DINO's ``clip_gradients``); freeze the last layer."""
         grads = [p.grad for p in self.net.parameters() if p.grad is not None]
         if self.config.clip_grad > 0 and grads:
-            norms = torch._foreach_norm(grads)
-            scale = [torch.clamp(self.config.clip_grad / (n + 1e-6), max=1.0) for n in norms]
-            torch._foreach_mul_(grads, scale)
+            norms = torch.stack(torch._foreach_norm(grads))
+            scale = torch.clamp(self.config.clip_grad / (norms + 1e-6), max=1.0)
+            if scale.device.type == "cpu":  # as DINO: only the gradients whose norm exceeds it
+                for i in torch.nonzero(scale < 1.0).flatten().tolist():
+                    grads[i].mul_(scale[i])
+            else:  # no host synchronisation; a factor of 1 leaves a gradient unchanged
+                torch._foreach_mul_(grads, list(scale.unbind()))
         if epoch < self.config.freeze_last_layer:
             for name, p in self.net.named_parameters():
                 if "last_layer" in name:

@@ -63,16 +63,19 @@ class DINOLoss(nn.Module):
         return (f"out_dim={self.out_dim}, teacher_temp={self.teacher_temp}, "
                 f"student_temp={self.student_temp}, center_momentum={self.center_momentum}")
 
-    def forward(self, teacher_out: Sequence[torch.Tensor], student_out: Sequence[torch.Tensor],
+    def forward(self, teacher_out: Sequence[torch.Tensor] | torch.Tensor,
+                student_out: Sequence[torch.Tensor] | torch.Tensor,
                 teacher_temp: float | None = None) -> torch.Tensor:
         """DINO loss of one step; updates the centre afterwards.
 
         Parameters
         ----------
-        teacher_out : sequence of Tensor, each (B, out_dim)
+        teacher_out : sequence of Tensor, each (B, out_dim), or Tensor (T, B, out_dim)
             Teacher outputs of the global crops (usually 2).
-        student_out : sequence of Tensor, each (B, out_dim)
+        student_out : sequence of Tensor, each (B, out_dim), or Tensor (S, B, out_dim)
             Student outputs of all crops, the same global crops first, in the same order.
+            A crop-major network output (S B, out_dim) is passed without a copy as
+            ``out.view(S, B, out_dim)``.
         teacher_temp : float, optional
             Teacher temperature for this step (default ``self.teacher_temp``).
 
@@ -80,18 +83,24 @@ class DINOLoss(nn.Module):
         -------
         Tensor, shape ()
         """
-        if not teacher_out or len(student_out) < 2:
+        teacher = teacher_out if isinstance(teacher_out, torch.Tensor) else list(teacher_out)
+        student = student_out if isinstance(student_out, torch.Tensor) else list(student_out)
+        if len(teacher) < 1 or len(student) < 2:
             raise ValueError("need at least one teacher output and two student outputs")
-        shapes = sorted({tuple(t.shape) for t in [*teacher_out, *student_out]})
+        shapes = sorted({tuple(t.shape) for t in [*teacher, *student]})
         if len(shapes) != 1 or len(shapes[0]) != 2 or shapes[0][1] != self.out_dim:
             raise ValueError(f"all outputs must be (B, {self.out_dim}), got shapes {shapes}")
+        if not isinstance(teacher, torch.Tensor):
+            teacher = torch.stack(teacher)
+        if not isinstance(student, torch.Tensor):
+            student = torch.stack(student)
         temp = self.teacher_temp if teacher_temp is None else float(teacher_temp)
-        teacher = torch.stack(list(teacher_out)).detach()  # (T, B, K)
+        teacher = teacher.detach()  # (T, B, K)
         targets = F.softmax((teacher - self.center) / temp, dim=-1)
-        log_student = F.log_softmax(torch.stack(list(student_out)) / self.student_temp, dim=-1)
+        log_student = F.log_softmax(student / self.student_temp, dim=-1)  # (S, B, K)
         # cross-entropy of every (teacher t, student s) pair, averaged over the batch: (T, S)
         ce = -torch.einsum("tbk,sbk->ts", targets, log_student) / teacher.shape[1]
-        t_idx = torch.arange(len(teacher_out), device=ce.device)
+        t_idx = torch.arange(len(teacher), device=ce.device)
         keep = torch.ones_like(ce, dtype=torch.bool)
         diag = t_idx[t_idx < ce.shape[1]]
         keep[diag, diag] = False  # a crop is never its own target

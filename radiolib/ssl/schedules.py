@@ -93,5 +93,5 @@ def update_momentum(student: nn.Module, teacher: nn.Module, m: float) -> None:
                          f"parameter tensors")
     if not t_params:
         return
-    torch._foreach_mul_(t_params, m)
-    torch._foreach_add_(t_params, [p.detach() for p in s_params], alpha=1.0 - m)
+    # t + (1 - m) (s - t): the same average in one pass over the parameters instead of two
+    torch._foreach_lerp_(t_params, [p.detach() for p in s_params], 1.0 - m)

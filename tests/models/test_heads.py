@@ -44,3 +44,32 @@ def test_dino_head_options():
     assert any(isinstance(m, torch.nn.BatchNorm1d) for m in bn.mlp)
     with pytest.raises(ValueError, match="out_dim"):
         DINOHead(8, out_dim=0)
+
+
+def test_dino_head_fast_last_layer_matches_the_weight_norm_linear():
+    """The head's (x v^T) g/||v|| path: same values and gradients as weight_norm + F.linear."""
+    from radiolib.models.heads import _WeightNormLinear
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 5, dtype=torch.float64, generator=gen, requires_grad=True)
+    v = torch.randn(7, 5, dtype=torch.float64, generator=gen, requires_grad=True)
+    g = torch.rand(7, 1, dtype=torch.float64, generator=gen).add_(0.5).requires_grad_()
+    assert torch.autograd.gradcheck(_WeightNormLinear.apply, (x, v, g))
+    for norm_last_layer in (True, False):
+        torch.manual_seed(1)
+        head = DINOHead(12, hidden_dim=16, bottleneck_dim=8, out_dim=30,
+                        norm_last_layer=norm_last_layer)
+        head.last_layer.parametrizations.weight.original1.data.mul_(3.0)  # ||v|| != 1
+        inputs = torch.randn(4, 12)
+        fast = head(inputs)
+        plain = head.last_layer(F.normalize(head.mlp(inputs), dim=-1))  # the module's own path
+        torch.testing.assert_close(fast, plain)
+        grads = []
+        for out in (fast, plain):
+            head.zero_grad()
+            out.square().sum().backward(retain_graph=True)
+            grads.append({n: p.grad.clone() for n, p in head.named_parameters()
+                          if p.grad is not None})
+        assert grads[0].keys() == grads[1].keys()
+        for name in grads[0]:
+            torch.testing.assert_close(grads[0][name], grads[1][name], rtol=1e-4, atol=1e-6)
