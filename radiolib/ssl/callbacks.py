@@ -1,10 +1,11 @@
 """Evaluation callbacks for :func:`radiolib.ssl.train`: a metric every N epochs of pre-training.
 
 :func:`count_mse_callback` is Lastufka et al.'s [0] source-count probe, the curve of their
-Fig. 5: embed images with the current backbone (DINO: the teacher's), reduce with PCA (100
-components), fit a linear regression of the number of sources on a fixed training split and
-report the mean squared error on the held-out split. Everything is deterministic (a seeded
-split, SVD-based PCA, least squares), so calling it does not disturb a resumable run.
+Fig. 5: embed images with the current backbone (DINO: the teacher's) and score them with
+:func:`radiolib.evaluate.count_regression_mse` (PCA to 100 components, one linear layer) on a
+fixed training split, reporting the mean squared error on the held-out split. Everything is
+deterministic (a seeded split, SVD-based PCA, closed-form ridge), so calling it does not
+disturb a resumable run.
 
 - [0] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
 """
@@ -19,28 +20,12 @@ __all__ = ["count_mse", "count_mse_callback"]
 
 def count_mse(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor,
               test_y: torch.Tensor, n_components: int = 100) -> float:
-    """Test MSE of PCA(``n_components``) + linear regression fitted on the training split.
+    """:func:`radiolib.evaluate.count_regression_mse` of embeddings given as tensors."""
+    from radiolib.evaluate.probes import count_regression_mse
 
-    Parameters
-    ----------
-    train_x, test_x : Tensor, shape (N, D)
-        Embeddings.
-    train_y, test_y : Tensor, shape (N,)
-        Source counts.
-    """
-    train_x, test_x = train_x.double(), test_x.double()
-    mean = train_x.mean(0)
-    k = max(1, min(n_components, train_x.shape[1], train_x.shape[0] - 1))
-    _, _, vh = torch.linalg.svd(train_x - mean, full_matrices=False)
-    basis = vh[:k].T  # (D, k)
-
-    def design(x: torch.Tensor) -> torch.Tensor:
-        z = (x - mean) @ basis
-        return torch.cat([z, torch.ones(len(z), 1, dtype=z.dtype)], dim=1)
-
-    coef = torch.linalg.lstsq(design(train_x), train_y.double()[:, None], driver="gelsd").solution
-    pred = (design(test_x) @ coef).squeeze(1)
-    return float(((pred - test_y.double()) ** 2).mean())
+    return count_regression_mse(*(torch.as_tensor(a).double().cpu().numpy()
+                                  for a in (train_x, train_y, test_x, test_y)),
+                                n_components=n_components)
 
 
 def count_mse_callback(images: torch.Tensor, counts, *, n_components: int = 100,

@@ -142,7 +142,8 @@ CODE_DIFFERENCES: list[dict[str, str]] = [
      "paper": "PCA to 100 components, then one linear layer (MSE)",
      "code": "PCA 30 by default, targets beyond 3 sigma masked, SGD-trained linear layer",
      "switch": "n_components (notebook parameter)",
-     "changes": "radiolib fits the linear layer in closed form on PCA-100 features"},
+     "changes": "radiolib fits the layer in closed form as a ridge regression on standardised "
+     "PCA-100 features, the penalty chosen by leave-one-out error (weight decay's role)"},
     {"method": "dino", "topic": "ViT stochastic depth", "paper": "not stated in our sources",
      "code": "drop_path_rate 0.1 in the student", "switch": "none (torchvision's ViT has none)",
      "changes": "radiolib trains ViT students without stochastic depth"},

@@ -41,7 +41,7 @@ def test_count_mse_probe():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(60, 8, generator=g)
     y = x[:, 0] * 3 + 1  # exactly linear in the embedding
-    assert count_mse(x[:40], y[:40], x[40:], y[40:], n_components=8) < 1e-8
+    assert count_mse(x[:40], y[:40], x[40:], y[40:], n_components=8) < 1e-4
     assert count_mse(x[:40], y[:40], x[40:], y[40:], n_components=1) > 0.1
 
 
