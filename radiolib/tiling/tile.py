@@ -42,14 +42,16 @@ def _tile_grid(reader: MosaicReader, boxes: np.ndarray, writer: TileSetWriter, n
     """Store the field's pixels once (tiles are views of them); keep boxes with NaN ≤ nan_max.
 
     Rows are read once, in chunks, between consecutive box edges along y; per such row
-    segment the NaN count of every column is prefix-summed into a table (segments x columns),
-    from which each box's NaN count is four lookups. A chunk without NaN costs one sum.
+    segment the NaN count of every column is prefix-summed and kept at the boxes' x edges
+    (a table of y edges x x edges), from which each box's NaN count is four lookups. A chunk
+    without NaN costs one sum.
     Returns ``keep``, the NaN fraction of every box and ``{"pixels": file}`` for fields.json.
     """
     ny, nx = reader.shape
     name, pixels = writer.pixels(nx)
     edges = np.unique(np.concatenate([[0, ny], boxes[:, 1], boxes[:, 3]]))
-    table = np.zeros((len(edges), nx + 1), np.int64)  # NaNs in rows < edge, columns < x
+    x_edges = np.unique(np.concatenate([boxes[:, 0], boxes[:, 2]]))
+    table = np.zeros((len(edges), len(x_edges)), np.int64)  # NaNs: rows < y edge, cols < x edge
     buffer = np.empty((max(1, min(ny, chunk_bytes // max(1, 4 * nx))), nx), np.float32)
     counts = np.zeros(nx + 1, np.int64)
     for k, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
@@ -62,10 +64,9 @@ def _tile_grid(reader: MosaicReader, boxes: np.ndarray, writer: TileSetWriter, n
             bad = np.flatnonzero(~np.isfinite(columns))
             if bad.size:
                 counts[bad + 1] += np.isnan(rows[:, bad]).sum(axis=0)
-        np.cumsum(counts, out=table[k + 1])
-        table[k + 1] += table[k]
+        table[k + 1] = table[k] + np.cumsum(counts)[x_edges]
     s0, s1 = np.searchsorted(edges, boxes[:, 1]), np.searchsorted(edges, boxes[:, 3])
-    x0, x1 = boxes[:, 0], boxes[:, 2]
+    x0, x1 = np.searchsorted(x_edges, boxes[:, 0]), np.searchsorted(x_edges, boxes[:, 2])
     nans = table[s1, x1] - table[s1, x0] - table[s0, x1] + table[s0, x0]
     area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     nan_fraction = nans / np.maximum(area, 1)
