@@ -240,8 +240,10 @@ def test_tileset_is_a_torch_dataset(mosaic, tmp_path):
     torch = pytest.importorskip("torch")
     ts = tile_fits(mosaic, "hulk", out_dir=tmp_path / "ts", size=128,
                    labels=lambda b: {"label": ["X"] * len(b)})
-    clone = pickle.loads(pickle.dumps(ts))  # DataLoader workers: no pixels in the pickle
+    ts.tiles[0]  # open the memory maps: they must not travel to DataLoader workers
+    clone = pickle.loads(pickle.dumps(ts))  # no pixels in the pickle
     assert len(pickle.dumps(ts)) < 100_000 and len(clone) == len(ts)
+    np.testing.assert_array_equal(clone.tiles[-1], ts.tiles[-1])
     ts.transform = lambda t: np.nan_to_num(t)
     loader = torch.utils.data.DataLoader(ts, batch_size=4)
     tiles, rows = next(iter(loader))
