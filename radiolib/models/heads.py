@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.parametrizations import _WeightNorm, weight_norm
+from torch.nn.utils.parametrizations import weight_norm
 
 __all__ = ["DINOHead", "SimCLRProjectionHead"]
 
@@ -117,13 +117,10 @@ class DINOHead(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Prototype scores (B, out_dim) of embeddings (B, in_dim)."""
         x = F.normalize(self.mlp(x), dim=-1, p=2)
-        layer = self.last_layer
-        norm = getattr(getattr(layer, "parametrizations", None), "weight", None)
-        if (norm is None or len(norm) != 1 or not isinstance(norm[0], _WeightNorm)
-                or norm[0].dim != 0 or layer.bias is not None or x.ndim != 2
-                or torch.is_autocast_enabled(x.device.type)):
-            return layer(x)
-        return _WeightNormLinear.apply(x, norm.original1, norm.original0)
+        if torch.is_autocast_enabled(x.device.type):  # let autocast pick the matmul's dtype
+            return self.last_layer(x)
+        weight = self.last_layer.parametrizations.weight  # g (original0), v (original1)
+        return _WeightNormLinear.apply(x, weight.original1, weight.original0)
 
 
 class _WeightNormLinear(torch.autograd.Function):

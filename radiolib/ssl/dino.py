@@ -158,11 +158,8 @@ class DINO(SSLMethod):
         if self.config.clip_grad > 0 and grads:
             norms = torch.stack(torch._foreach_norm(grads))
             scale = torch.clamp(self.config.clip_grad / (norms + 1e-6), max=1.0)
-            if scale.device.type == "cpu":  # as DINO: only the gradients whose norm exceeds it
-                for i in torch.nonzero(scale < 1.0).flatten().tolist():
-                    grads[i].mul_(scale[i])
-            else:  # no host synchronisation; a factor of 1 leaves a gradient unchanged
-                torch._foreach_mul_(grads, list(scale.unbind()))
+            # as DINO, which scales only the gradients above the limit: x * 1.0 is x exactly
+            torch._foreach_mul_(grads, list(scale.unbind()))
         if epoch < self.config.freeze_last_layer:
             for name, p in self.net.named_parameters():
                 if "last_layer" in name:
