@@ -221,6 +221,9 @@ def test_existing_output_is_kept_unless_overwrite(mosaic, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mosaic.fits", "ts"]
     with pytest.raises(DataError, match="not a TileSet"):
         TileSet.open(tmp_path)
+    (tmp_path / "ts" / "pixels" / "000.npy").unlink()  # a field's stored pixels went missing
+    with pytest.raises(DataError, match=r"missing pixels/000\.npy.*radiolib tile"):
+        TileSet.open(tmp_path / "ts")
 
 
 def test_scaled_integer_fits_goes_through_the_image_array(tmp_path):
