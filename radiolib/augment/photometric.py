@@ -48,7 +48,10 @@ def adjust_brightness(x: torch.Tensor, factor: torch.Tensor, *,
 def adjust_contrast(x: torch.Tensor, factor: torch.Tensor, *,
                     out: torch.Tensor | None = None) -> torch.Tensor:
     """Blend image ``i`` with its mean grey level: ``f x + (1 - f) mean``, clipped to [0, 1]."""
-    mean = rgb_to_grayscale(x).mean(dim=(-3, -2, -1), keepdim=True)
+    mean = x.mean(dim=(-2, -1))  # the grey image's mean from the channels' means: no grey image
+    if x.shape[1] == 3:
+        mean = mean @ torch.tensor(_GREY, dtype=x.dtype, device=x.device)
+    mean = mean.view(-1, 1, 1, 1)
     f = _col(factor, x)
     return torch.addcmul((1.0 - f) * mean, f, x, out=out).clamp_(0.0, 1.0)
 
@@ -59,7 +62,9 @@ def adjust_saturation(x: torch.Tensor, factor: torch.Tensor, *,
     if x.shape[1] == 1:
         return x if out is None else out.copy_(x)
     f = _col(factor, x)
-    grey = rgb_to_grayscale(x).mul_(1.0 - f)  # a new tensor for 3 channels
+    n, _, h, w = x.shape  # (1 - f) grey in one matmul with per-image weights
+    weights = torch.tensor(_GREY, dtype=x.dtype, device=x.device) * (1.0 - f.view(-1, 1, 1))
+    grey = torch.bmm(weights, x.reshape(n, 3, h * w)).view(n, 1, h, w)
     return torch.addcmul(grey, f, x, out=out).clamp_(0.0, 1.0)
 
 
@@ -86,9 +91,9 @@ def _hue_block(x: torch.Tensor, factor: torch.Tensor, out: torch.Tensor) -> None
     r, g, b = x.unbind(1)
     # hue in turns by two conditional swaps (lolengine.net's "fast RGB to HSV"): sort the
     # channels so that r >= g >= b, tracking the sector offset k; in-place ops where possible
-    s1 = torch.lt(g, b).to(dt)
+    s1 = torch.lt(g, b, out=torch.empty_like(g))  # as 0.0 / 1.0: no conversion pass
     g, b = torch.maximum(g, b), torch.minimum(g, b)
-    s2 = torch.lt(r, g).to(dt)
+    s2 = torch.lt(r, g, out=torch.empty_like(g))
     r, g = torch.maximum(r, g), torch.minimum(r, g)
     k = torch.addcmul(s2.mul(-1.0 / 3.0), s1, s2.mul_(2.0).sub_(1.0))  # -s1 (1 - 2 s2) - s2/3
     low = torch.minimum(g, b)
@@ -99,8 +104,9 @@ def _hue_block(x: torch.Tensor, factor: torch.Tensor, out: torch.Tensor) -> None
     # full-saturation colour of that hue: clip(a |h - c| + b, 0, 1) per channel, scaled
     # back between the pixel's min and max
     a, b0, c = (torch.tensor(v, dtype=dt, device=x.device).view(1, 3, 1, 1) for v in _HUE_RAMP)
-    torch.addcmul(b0, a, torch.sub(hue.unsqueeze(1), c).abs_(), out=out).clamp_(0.0, 1.0)
-    out.mul_(chroma.unsqueeze(1)).add_(low.unsqueeze(1))
+    ramp = torch.sub(hue.unsqueeze(1), c).abs_()
+    torch.addcmul(b0, a, ramp, out=ramp).clamp_(0.0, 1.0)
+    torch.addcmul(low.unsqueeze(1), chroma.unsqueeze(1), ramp, out=out)
 
 
 _JITTER = (adjust_brightness, adjust_contrast, adjust_saturation, adjust_hue)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 __all__ = ["threshold_below_percentile"]
 
@@ -45,18 +46,15 @@ def threshold_below_percentile(x: torch.Tensor, percentile: torch.Tensor, *,
     rank = pos.floor().long()
     below, tied = _order_statistic(flat, rows, rank.tolist())
     # numpy's linear interpolation puts the threshold in (below, next value], so a pixel equal
-    # to `below` survives only if the percentile hits its rank exactly or `below` is repeated
-    exact = (pos == rank).view(-1, 1).to(x.device)
-    chosen = torch.where(exact | tied, below, torch.nextafter(below, torch.full_like(
-        below, float("inf"))))
+    # to `below` survives only if the percentile hits its rank exactly or `below` is repeated;
+    # as a strict lower bound (F.threshold_ zeroes x <= t): the float before `below`, or `below`
+    keep_below = (pos == rank).view(-1, 1).to(below.device) | tied
+    bound = torch.where(keep_below, torch.nextafter(below, torch.full_like(below, -torch.inf)),
+                        below).to(x.dtype).tolist()
     out = x if inplace else x.clone()
-    if index is None:
-        threshold = chosen.to(x.dtype)
-    else:  # -inf keeps every pixel of the other images: one pass, no gather and scatter
-        threshold = torch.full((n, c), -torch.inf, dtype=x.dtype, device=x.device)
-        threshold[index.to(x.device)] = chosen.to(x.dtype)
-    flat = out.view(n, c, -1)
-    flat.mul_(flat >= threshold.unsqueeze(-1))  # faster than torch.where; NaN stays NaN
+    for row, channels in zip(rows, bound, strict=True):  # scalar thresholds: one fused pass each
+        for c, t in enumerate(channels):
+            F.threshold_(out[row, c], t, 0.0)  # NaN stays NaN
     return out
 
 
