@@ -80,8 +80,11 @@ _DINO = {
     "rotation_degrees": ("augmentation", "code", "released code: rotate = 30"),
     "amp": ("optimisation", "code", "use_fp16 of the released code (CUDA only)"),
     "p_rotation": ("augmentation", "code", "released code: RandomApply(rotation, p=0.5)"),
-    **{k: ("augmentation", "unknown", "not in our sources")
-       for k in ("p_autocontrast", "p_power_law", "power_range")},
+    "p_autocontrast": ("augmentation", "code", "released code: RandomAutocontrast(p=0.5), local "
+                       "crops"),
+    "p_power_law": ("augmentation", "code", "released code: RandomApply(power law, p=0.5), local "
+                    "crops"),
+    "power_range": ("augmentation", "unknown", "not in our sources (the code's power is 1)"),
     **{k: v for k, v in _COMMON.items() if k != "amp"},
 }
 #: method -> key -> (group, source, note).
