@@ -17,22 +17,31 @@ def _zero_nan(x: np.ndarray) -> np.ndarray:
     return x
 
 
+_RESIZE_BLOCK = 1 << 24  # input values converted to float32 at a time by resize (64 MB)
+
+
 def resize(x: np.ndarray, size: int, *, antialias: bool = False) -> np.ndarray:
     """Bilinearly resize the last two axes of ``x`` (..., H, W) to (size, size), float32.
 
     Half-pixel centres, no anti-aliasing by default: the ``order=1`` resize of Riggi et al. [0].
+    Other dtypes (e.g. 8-bit images) are converted a block of images at a time, so a large
+    stack is never held as float32 at its input size.
     """
     import torch
     import torch.nn.functional as F
 
-    x = np.ascontiguousarray(x, dtype=np.float32)
+    x = np.asarray(x)
     if x.shape[-2:] == (size, size):
-        return x
-    flat = torch.from_numpy(x.reshape(-1, 1, *x.shape[-2:]))
+        return np.ascontiguousarray(x, dtype=np.float32)
+    flat = x.reshape(-1, *x.shape[-2:])
+    out = np.empty((len(flat), size, size), np.float32)
+    block = max(1, _RESIZE_BLOCK // max(1, flat[0].size))
     with torch.no_grad():
-        out = F.interpolate(flat, size=(size, size), mode="bilinear", align_corners=False,
-                            antialias=antialias)
-    return out.numpy().reshape(*x.shape[:-2], size, size)
+        for i in range(0, len(flat), block):
+            chunk = torch.from_numpy(np.ascontiguousarray(flat[i:i + block], dtype=np.float32))
+            out[i:i + block] = F.interpolate(chunk[:, None], size=(size, size), mode="bilinear",
+                                             align_corners=False, antialias=antialias)[:, 0]
+    return out.reshape(*x.shape[:-2], size, size)
 
 
 def sigma_clip_bounds(rows: np.ndarray, sigma_lower: float = 5.0, sigma_upper: float = 30.0,

@@ -1,4 +1,4 @@
-"""Downstream evaluation of pre-trained backbones: embeddings (cached) and cheap probes.
+"""Downstream evaluation of pre-trained backbones: embeddings, probes, label counts, fine-tuning.
 
 >>> import numpy as np
 >>> from radiolib.evaluate import count_regression_mse
@@ -7,6 +7,8 @@
 0.0
 """
 
+from radiolib.evaluate.finetune import FineTuned, backbone_blocks, finetune_classifier
+from radiolib.evaluate.label_counts import balanced_subset, label_count_curve
 from radiolib.evaluate.probes import (
     bootstrap_std,
     checkpoint_embeddings,
@@ -15,12 +17,19 @@ from radiolib.evaluate.probes import (
     linear_probe,
     random_embeddings,
 )
+from radiolib.evaluate.projection import tsne_2d
 
 __all__ = [
+    "FineTuned",
+    "backbone_blocks",
+    "balanced_subset",
     "bootstrap_std",
     "checkpoint_embeddings",
     "count_regression_mse",
+    "finetune_classifier",
     "knn_probe",
+    "label_count_curve",
     "linear_probe",
     "random_embeddings",
+    "tsne_2d",
 ]

@@ -114,14 +114,21 @@ def _scores(y_true, pred, proba, classes, n_boot: int) -> dict[str, float]:
 
 
 def linear_probe(train_x, train_y, test_x, test_y, *, c: float = 1.0, max_iter: int = 2000,
-                 n_boot: int = 0) -> dict[str, float]:
+                 n_components: int | None = None, n_boot: int = 0) -> dict[str, float]:
     """Logistic regression on standardised features: accuracy, balanced accuracy (and AUC).
 
     Classes are weighted by their inverse frequency (rare labels such as PECULIAR count).
     ``auc`` is given for two classes (the probability of the second, in sorted order); with
     ``n_boot`` > 0, ``<metric>_std`` is each score's bootstrap spread over the test items.
+    ``n_components`` first projects on that many principal components of the training
+    features (capped by the features and the training samples), Lastufka et al.'s [0] PCA-100
+    before their one linear layer.
     """
-    model = make_pipeline(StandardScaler(), LogisticRegression(
+    steps = []
+    if n_components is not None:
+        k = max(1, min(n_components, np.shape(train_x)[1], len(train_x) - 1))
+        steps.append(PCA(k, svd_solver="full"))
+    model = make_pipeline(*steps, StandardScaler(), LogisticRegression(
         C=c, max_iter=max_iter, class_weight="balanced"))
     model.fit(np.asarray(train_x), np.asarray(train_y))
     return _scores(np.asarray(test_y), model.predict(test_x), model.predict_proba(test_x),

@@ -1,6 +1,11 @@
 """Figure functions: data in, :class:`matplotlib.figure.Figure` out; one module per book stage."""
 
 from radiolib.plots.data import plot_channels, plot_image_grid, plot_scaling_comparison, use_style
+from radiolib.plots.evaluate import (
+    plot_attention_maps,
+    plot_feature_maps,
+    plot_label_count_curves,
+)
 from radiolib.plots.sky import (
     display_norm,
     plot_centre_edge,
@@ -23,13 +28,16 @@ from radiolib.plots.ssl_figures import (
 __all__ = [
     "display_norm",
     "plot_ablation",
+    "plot_attention_maps",
     "plot_augmentation_gallery",
     "plot_centre_edge",
     "plot_channels",
+    "plot_feature_maps",
     "plot_field_gallery",
     "plot_field_zooms",
     "plot_fields_by_flag",
     "plot_image_grid",
+    "plot_label_count_curves",
     "plot_label_fractions",
     "plot_learning_curve",
     "plot_learning_curves",

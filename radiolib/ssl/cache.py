@@ -8,7 +8,8 @@ the evaluation callback's key and the source of :mod:`radiolib.ssl`, :mod:`radio
 and :mod:`radiolib.models` (so a change to the training code retrains). A run is reused when its
 folder holds a ``done.json`` written after the last epoch; an unfinished one is resumed from its
 checkpoint (:func:`radiolib.ssl.train` with ``resume=True``), so an interrupted notebook
-continues where it stopped.
+continues where it stopped. :func:`save_runs` records finished runs under a name (the DINO
+notebook's two backbones) and :func:`load_runs` finds them again from a later notebook.
 
 >>> from radiolib.ssl import SimCLRConfig
 >>> run_key(SimCLRConfig(), "data") == run_key(SimCLRConfig(name="other"), "data")
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 
 __all__ = ["IGNORED_KEYS", "CachedRun", "cached_train", "code_version", "file_digest",
+           "load_runs", "save_runs",
            "fingerprint", "run_key"]
 
 #: Config keys that change how a run is logged or named, not its weights.
@@ -143,3 +145,48 @@ def cached_train(config, dataset, *, cache_dir: str | os.PathLike, data_key: str
                                         "eval": eval_key, "step": result.step,
                                         "config": config.to_dict()}, indent=1) + "\n")
     return CachedRun(key, out, run.checkpoint, run.metrics, trained=True)
+
+
+def save_runs(cache_dir: str | os.PathLike, group: str, runs) -> Path:
+    """Record finished runs under a name, for other notebooks: ``<cache_dir>/<group>.json``.
+
+    ``runs`` maps a label (e.g. "ResNet50") to a :class:`CachedRun`. The file is written to a
+    temporary name, then renamed.
+    """
+    path = Path(cache_dir) / f"{group}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entries = {label: {"key": r.key, "out_dir": str(Path(r.out_dir).resolve()),
+                       "checkpoint": str(Path(r.checkpoint).resolve()),
+                       "metrics": str(Path(r.metrics).resolve())} for label, r in runs.items()}
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(entries, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load_runs(cache_dir: str | os.PathLike, group: str, *, made_by: str = "") -> dict:
+    """Return the runs :func:`save_runs` recorded as ``group``: label -> :class:`CachedRun`.
+
+    Raises
+    ------
+    DataError
+        When the record or one of its checkpoints is missing, naming what makes them
+        (``made_by``, e.g. the notebook that trains the runs).
+    """
+    from radiolib.errors import DataError
+
+    path = Path(cache_dir) / f"{group}.json"
+    hint = f"; run {made_by} first" if made_by else ""
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"no {group!r} runs recorded in {path.parent}{hint}") from None
+    except ValueError as exc:
+        raise DataError(f"{path} is not valid JSON ({exc}){hint}") from None
+    runs = {label: CachedRun(e["key"], Path(e["out_dir"]), Path(e["checkpoint"]),
+                             Path(e["metrics"]), trained=False) for label, e in entries.items()}
+    for label, run in runs.items():
+        if not run.checkpoint.is_file():
+            raise DataError(f"{group!r} run {label!r}: checkpoint {run.checkpoint} is missing"
+                            f"{hint}")
+    return runs

@@ -285,3 +285,19 @@ def test_infinite_pixels_are_ignored_by_statistics_and_clipped(name):
     if name != "riggi3":
         assert_allclose(out.ravel()[2:], clean.ravel()[2:], atol=1e-6)
         assert out[0, 0] == 1 and out[0, 1] == 0
+
+
+def test_resize_of_8bit_stacks_in_blocks_equals_one_float_pass(monkeypatch):
+    import torch
+    import torch.nn.functional as F
+
+    images = np.random.default_rng(4).integers(0, 256, (7, 2, 30, 30)).astype(np.uint8)
+    ref = F.interpolate(torch.from_numpy(images.reshape(-1, 1, 30, 30).astype(np.float32)),
+                        size=(12, 12), mode="bilinear", align_corners=False,
+                        antialias=True).numpy().reshape(7, 2, 12, 12)
+    monkeypatch.setattr("radiolib.batchstats._RESIZE_BLOCK", 2000)  # two images per block
+    out = resize(images, 12, antialias=True)
+    assert out.dtype == np.float32 and out.shape == (7, 2, 12, 12)
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(resize(images[0, 0], 12, antialias=True), ref[0, 0])
+    assert resize(images, 30).dtype == np.float32  # same size: a float32 copy

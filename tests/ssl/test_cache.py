@@ -70,3 +70,30 @@ def test_unfinished_run_resumes(tmp_path, config, data):
 def test_evaluate_needs_a_key(tmp_path, config, data):
     with pytest.raises(ValueError, match="eval_key"):
         cached_train(config, data, cache_dir=tmp_path, evaluate=lambda m, e: {})
+
+
+def test_saved_runs_are_found_again(tmp_path, config, data):
+    from radiolib.ssl.cache import load_runs, save_runs
+
+    run = cached_train(config, data, cache_dir=tmp_path)
+    path = save_runs(tmp_path, "simclr", {"tiny": run})
+    assert path == tmp_path / "simclr.json" and not list(tmp_path.glob("*.tmp"))
+    found = load_runs(tmp_path, "simclr")
+    assert list(found) == ["tiny"]
+    assert found["tiny"].checkpoint == run.checkpoint.resolve() and found["tiny"].key == run.key
+
+
+def test_missing_runs_say_what_makes_them(tmp_path, config, data):
+    from radiolib.errors import DataError
+    from radiolib.ssl.cache import load_runs, save_runs
+
+    with pytest.raises(DataError, match="no 'dino' runs.*run notebook 04 first"):
+        load_runs(tmp_path, "dino", made_by="notebook 04")
+    run = cached_train(config, data, cache_dir=tmp_path)
+    save_runs(tmp_path, "dino", {"tiny": run})
+    run.checkpoint.unlink()
+    with pytest.raises(DataError, match="checkpoint .* is missing; run notebook 04 first"):
+        load_runs(tmp_path, "dino", made_by="notebook 04")
+    (tmp_path / "dino.json").write_text("{not json")
+    with pytest.raises(DataError, match="not valid JSON"):
+        load_runs(tmp_path, "dino")

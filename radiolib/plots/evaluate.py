@@ -1,0 +1,77 @@
+"""Figures of the downstream notebooks: label-count curves, 2-D feature maps, attention maps.
+
+After Lastufka et al. [0]: accuracy against labelled examples per class, t-SNE maps coloured
+by class, and the CLS attention of a ViT on radio galaxies.
+
+- [0] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+__all__ = ["plot_attention_maps", "plot_feature_maps", "plot_label_count_curves"]
+
+
+def plot_label_count_curves(curves: pd.DataFrame, ax=None, *, metric: str = "accuracy",
+                            by: str = "model", title: str | None = None) -> Figure:
+    """Mean ``metric`` (with the spread over draws) against labelled examples per class.
+
+    ``curves`` holds :func:`radiolib.evaluate.label_count_curve` rows with a ``by`` column.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.2, 3.4), layout="constrained")
+    for name, rows in curves.groupby(by, sort=False):
+        stats = rows.groupby("n_per_class")[metric].agg(["mean", "std"]).fillna(0.0)
+        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o", ms=4,
+                    capsize=3, label=str(name))
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled examples per class")
+    ax.set_ylabel(metric.replace("_", " "))
+    if title:
+        ax.set_title(title, fontsize="medium")
+    ax.legend(fontsize="small")
+    return ax.figure
+
+
+def plot_feature_maps(maps: Mapping[str, np.ndarray], labels, class_names: Sequence[str], *,
+                      panel: float = 3.4) -> Figure:
+    """One scatter panel per model of its (N, 2) feature map, coloured by class."""
+    labels = np.asarray(labels)
+    fig, axes = plt.subplots(1, len(maps), figsize=(panel * len(maps), panel + 0.4),
+                             layout="constrained", squeeze=False)
+    for ax, (title, xy) in zip(axes.flat, maps.items(), strict=True):
+        for c, name in enumerate(class_names):
+            sel = labels == c
+            ax.scatter(xy[sel, 0], xy[sel, 1], s=6, alpha=0.7, label=name)
+        ax.set_title(title, fontsize="medium")
+        ax.set_xticks([]), ax.set_yticks([])
+    axes.flat[0].legend(fontsize="small", markerscale=2)
+    return fig
+
+
+def plot_attention_maps(images: np.ndarray, maps: np.ndarray, *,
+                        titles: Sequence[str] | None = None, panel: float = 1.6) -> Figure:
+    """Each image (top row) above its mean attention map over heads (bottom row).
+
+    ``images`` is (N, H, W); ``maps`` is (N, h, w), upsampled for display by nearest pixels.
+    """
+    n = len(images)
+    fig, axes = plt.subplots(2, n, figsize=(panel * n, 2 * panel + 0.3), layout="constrained",
+                             squeeze=False)
+    for i in range(n):
+        axes[0, i].imshow(images[i], cmap="inferno", origin="lower")
+        axes[1, i].imshow(maps[i], cmap="viridis", origin="lower", interpolation="nearest",
+                          extent=(0, images[i].shape[1], 0, images[i].shape[0]))
+        if titles is not None:
+            axes[0, i].set_title(titles[i], fontsize="small")
+        for ax in axes[:, i]:
+            ax.set_xticks([]), ax.set_yticks([])
+    axes[0, 0].set_ylabel("image")
+    axes[1, 0].set_ylabel("CLS attention")
+    return fig

@@ -1,0 +1,53 @@
+"""Figures of the downstream notebook draw what they are given."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from radiolib.plots import (  # noqa: E402
+    plot_attention_maps,
+    plot_feature_maps,
+    plot_label_count_curves,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_label_count_curves_one_line_per_model_with_spread():
+    curves = pd.DataFrame({"model": ["a"] * 4 + ["b"] * 4, "n_per_class": [5, 5, 50, 50] * 2,
+                           "accuracy": [0.5, 0.7, 0.8, 0.8, 0.4, 0.4, 0.6, 0.6]})
+    fig = plot_label_count_curves(curves, title="RGD")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    line = ax.lines[0]
+    np.testing.assert_allclose(np.asarray(line.get_ydata(), float), [0.6, 0.8])
+    assert ax.get_xscale() == "log" and ax.get_title() == "RGD"
+
+
+def test_feature_maps_one_panel_per_model_one_colour_per_class():
+    xy = np.random.default_rng(0).normal(size=(30, 2))
+    labels = np.arange(30) % 3
+    fig = plot_feature_maps({"A": xy, "B": xy + 1}, labels, ["FRI", "FRII", "Bent"])
+    assert [ax.get_title() for ax in fig.axes] == ["A", "B"]
+    assert len(fig.axes[0].collections) == 3
+    assert sum(len(c.get_offsets()) for c in fig.axes[1].collections) == 30
+
+
+def test_attention_maps_cover_their_image():
+    images = np.random.default_rng(1).random((3, 32, 32))
+    maps = np.random.default_rng(2).random((3, 4, 4))
+    fig = plot_attention_maps(images, maps, titles=["FRI", "FRII", "FRI"])
+    assert len(fig.axes) == 6
+    shown = fig.axes[3].get_images()[0]  # the bottom row, first column (row-major axes)
+    assert shown.get_extent() in ([0, 32, 0, 32], (0, 32, 0, 32))
