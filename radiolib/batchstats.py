@@ -35,7 +35,7 @@ def resize(x: np.ndarray, size: int, *, antialias: bool = False) -> np.ndarray:
         return np.ascontiguousarray(x, dtype=np.float32)
     flat = x.reshape(-1, *x.shape[-2:])
     out = np.empty((len(flat), size, size), np.float32)
-    block = max(1, _RESIZE_BLOCK // max(1, flat[0].size))
+    block = max(1, _RESIZE_BLOCK // max(1, x.shape[-2] * x.shape[-1]))
     with torch.no_grad():
         for i in range(0, len(flat), block):
             chunk = torch.from_numpy(np.ascontiguousarray(flat[i:i + block], dtype=np.float32))

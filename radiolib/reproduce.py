@@ -4,7 +4,8 @@ A profile (``profiles/<name>.yaml``) maps notebook names to parameters. ``notebo
 runs with them (plus ``profile`` and ``results_dir``) into ``<book_dir>/notebooks/NN_name``,
 where the book reads it, unless its :func:`cache_key` is unchanged and its results file
 exists. A notebook with metadata ``{"radiolib": {"reads_results": true}}`` (the report) also
-keys on the other notebooks' results, so it re-runs whenever one of them did.
+keys on the other notebooks' results, so it re-runs whenever one of them did; a list of names
+(``["04_dino_pretraining"]``) does so for those notebooks only (one that uses their outputs).
 """
 
 from __future__ import annotations
@@ -165,8 +166,8 @@ def _defined_names(code: str) -> set[str] | None:
     return names
 
 
-def _plan(source: Path, profile: Profile) -> tuple[dict, int, bool]:
-    """Check a notebook against its profile; return parameters, parameters-cell index, flag."""
+def _plan(source: Path, profile: Profile) -> tuple[dict, int, bool | list[str]]:
+    """Check a notebook against its profile: its parameters, parameters cell, results it reads."""
     import nbformat
     import papermill
 
@@ -188,8 +189,13 @@ def _plan(source: Path, profile: Profile) -> tuple[dict, int, bool]:
                           f"{name}, but its parameters cell does not define "
                           f"{'it' if len(missing) == 1 else 'them'} "
                           f"(it defines: {', '.join(sorted(defined)) or 'nothing'})")
-    reads_results = bool(nb.metadata.get("radiolib", {}).get("reads_results", False))
-    return params, index, reads_results
+    reads = nb.metadata.get("radiolib", {}).get("reads_results", False)
+    if isinstance(reads, list):
+        _check_names(reads, list_notebooks(source.parent), f"{name}'s reads_results")
+    elif not isinstance(reads, bool):
+        raise ConfigError(f"notebook {name}: metadata radiolib.reads_results must be true, "
+                          f"false or a list of notebook names, got {reads!r}")
+    return params, index, reads
 
 
 def _stored_key(path: Path) -> str | None:
@@ -290,12 +296,13 @@ def reproduce(profile: str = "quick", only: Iterable[str] | None = None, force: 
         folder.mkdir(parents=True, exist_ok=True)
     done: dict[str, str] = {}
     with _kernel_environment():
-        for name, (params, param_index, reads_results) in plans.items():
+        for name, (params, param_index, reads) in plans.items():
             source, result = nb_dir / f"{name}.ipynb", results_dir / f"{name}.json"
-            inputs = [p for p in results_dir.glob("*.json") if p != result] if reads_results else []
+            upstream = [n for n in names if n != name] if reads is True else reads or []
+            inputs = [p for p in (results_dir / f"{n}.json" for n in upstream) if p.exists()]
             key = cache_key(source, params, profile, results=inputs)
             stored = _stored_key(book / "notebooks" / f"{name}.ipynb")
-            upstream_ran = reads_results and "ran" in done.values()
+            upstream_ran = any(done.get(n) == "ran" for n in upstream)
             if not force and not upstream_ran and stored == key and result.exists():
                 print(f"{name:40s} cached", flush=True)
                 done[name] = "cached"

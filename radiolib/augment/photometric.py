@@ -30,8 +30,15 @@ def _col(f: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return f.to(device=x.device, dtype=x.dtype).view(-1, 1, 1, 1)
 
 
+def _check_channels(x: torch.Tensor) -> None:
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"colour operations need (N, 1 or 3, H, W) images, got "
+                         f"{tuple(x.shape)}")
+
+
 def rgb_to_grayscale(x: torch.Tensor) -> torch.Tensor:
     """Luma of (N, 3, H, W) images as (N, 1, H, W); 1-channel images are returned as they are."""
+    _check_channels(x)
     if x.shape[1] == 1:
         return x
     n, _, h, w = x.shape
@@ -48,6 +55,7 @@ def adjust_brightness(x: torch.Tensor, factor: torch.Tensor, *,
 def adjust_contrast(x: torch.Tensor, factor: torch.Tensor, *,
                     out: torch.Tensor | None = None) -> torch.Tensor:
     """Blend image ``i`` with its mean grey level: ``f x + (1 - f) mean``, clipped to [0, 1]."""
+    _check_channels(x)
     mean = x.mean(dim=(-2, -1))  # the grey image's mean from the channels' means: no grey image
     if x.shape[1] == 3:
         mean = mean @ torch.tensor(_GREY, dtype=x.dtype, device=x.device)
@@ -59,6 +67,7 @@ def adjust_contrast(x: torch.Tensor, factor: torch.Tensor, *,
 def adjust_saturation(x: torch.Tensor, factor: torch.Tensor, *,
                       out: torch.Tensor | None = None) -> torch.Tensor:
     """Blend image ``i`` with its grey version; identity for 1-channel images."""
+    _check_channels(x)
     if x.shape[1] == 1:
         return x if out is None else out.copy_(x)
     f = _col(factor, x)

@@ -1,8 +1,10 @@
 """RandomThresholding of Riggi et al. [0]: zero each channel below a random percentile of itself.
 
-The percentile is exact (``numpy.percentile``'s linear interpolation), found by one quickselect
-per image: numpy's ``partition`` on CPU (about ten times faster than ``torch.kthvalue`` there),
-``torch.kthvalue`` on other devices.
+The threshold is ``numpy.percentile``'s exactly (its linear interpolation, in the image's
+dtype), from the two order statistics around the percentile's position: one quickselect per
+image with numpy's ``partition`` on CPU (about ten times faster than ``torch.kthvalue``
+there), ``torch.kthvalue`` on other devices. Images are expected to be finite (pixels that
+are NaN stay NaN).
 
 - [0] Riggi et al. 2024, PASA, arXiv:2404.18462
 """
@@ -43,31 +45,34 @@ def threshold_below_percentile(x: torch.Tensor, percentile: torch.Tensor, *,
     if not rows:
         return x if inplace else x.clone()
     pos = percentile.to(torch.float64).cpu() / 100.0 * (flat.shape[-1] - 1)
-    rank = pos.floor().long()
-    below, tied = _order_statistic(flat, rows, rank.tolist())
-    # numpy's linear interpolation puts the threshold in (below, next value], so a pixel equal
-    # to `below` survives only if the percentile hits its rank exactly or `below` is repeated;
-    # as a strict lower bound (F.threshold_ zeroes x <= t): the float before `below`, or `below`
-    keep_below = (pos == rank).view(-1, 1).to(below.device) | tied
-    bound = torch.where(keep_below, torch.nextafter(below, torch.full_like(below, -torch.inf)),
-                        below).to(x.dtype).tolist()
+    rank = pos.floor()
+    below, above = _order_statistics(flat, rows, rank.long().tolist())
+    # numpy's _lerp in the image's dtype: a + (b - a) g, or b - (b - a)(1 - g) for g >= 0.5
+    g = (pos - rank).view(-1, 1).to(below.device)
+    diff = above - below
+    threshold = torch.where(g >= 0.5, above - diff * (1 - g).to(diff.dtype),
+                            below + diff * g.to(diff.dtype))
+    # F.threshold_ zeroes x <= t: the float just before the threshold keeps x >= threshold
+    bound = torch.nextafter(threshold, torch.full_like(threshold, -torch.inf)).tolist()
     out = x if inplace else x.clone()
     for row, channels in zip(rows, bound, strict=True):  # scalar thresholds: one fused pass each
-        for c, t in enumerate(channels):
-            F.threshold_(out[row, c], t, 0.0)  # NaN stays NaN
+        for ch, t in enumerate(channels):
+            F.threshold_(out[row, ch], t, 0.0)  # NaN stays NaN
     return out
 
 
-def _order_statistic(flat: torch.Tensor, rows: list[int], ranks: list[int], *,
-                     use_numpy: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return the value at ``ranks[k]`` of each channel of image ``rows[k]`` and ties with the next.
+def _order_statistics(flat: torch.Tensor, rows: list[int], ranks: list[int], *,
+                      use_numpy: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the values at ``ranks[k]`` and ``ranks[k] + 1`` of each channel of image ``rows[k]``.
 
-    One quickselect per image: numpy's introselect on CPU (~10x faster than torch.kthvalue),
-    ``torch.kthvalue`` elsewhere (or when ``use_numpy=False``). Shapes: flat (N, C, P) ->
-    (M, C), (M, C).
+    One quickselect per image: numpy's introselect on CPU (~10x faster than torch.kthvalue;
+    the next value is the minimum above the rank), ``torch.kthvalue`` elsewhere (or when
+    ``use_numpy=False``). The next rank is capped at the last pixel. Shapes: flat (N, C, P) ->
+    (M, C), (M, C), in ``flat``'s dtype and device.
     """
     if use_numpy is None:
         use_numpy = flat.device.type == "cpu"
+    last = flat.shape[-1] - 1
     if use_numpy:
         arr = flat.detach().numpy()
 
@@ -75,14 +80,13 @@ def _order_statistic(flat: torch.Tensor, rows: list[int], ranks: list[int], *,
             r = ranks[k]
             part = np.partition(arr[rows[k]], r, axis=-1)  # (a list of two kth: ~10x slower)
             upper = part[:, r + 1:]
-            tied = (upper.min(axis=-1) == part[:, r] if upper.shape[-1]
-                    else np.zeros(arr.shape[1], dtype=bool))
-            return part[:, r], tied
+            return part[:, r], (np.fmin.reduce(upper, axis=-1) if r < last else part[:, r])
 
-        below, tied = zip(*(select(k) for k in range(len(rows))), strict=True)
-        return torch.from_numpy(np.stack(below)), torch.from_numpy(np.stack(tied))
+        below, above = zip(*(select(k) for k in range(len(rows))), strict=True)
+        return torch.from_numpy(np.stack(below)), torch.from_numpy(np.stack(above))
     sub = flat[rows]
     below = torch.stack([torch.kthvalue(row, r + 1, dim=-1).values
                          for row, r in zip(sub, ranks, strict=True)])
-    counts = (sub <= below.unsqueeze(-1)).sum(-1)
-    return below, counts >= torch.tensor(ranks, device=flat.device).view(-1, 1) + 2
+    above = torch.stack([torch.kthvalue(row, min(r + 2, last + 1), dim=-1).values
+                         for row, r in zip(sub, ranks, strict=True)])
+    return below, above

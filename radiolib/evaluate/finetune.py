@@ -5,7 +5,8 @@ them with a linear head on MiraBest; N = 0 is a linear layer trained on frozen f
 backbone is split into its blocks, input to output (:func:`backbone_blocks`: a ResNet's stem and
 four stages, a ViT's patch embedding, encoder layers and final norm); the last ``n_blocks`` are
 trained, the others stay frozen in evaluation mode (their BatchNorm statistics do not move).
-The head is a linear layer on features standardised by a parameter-free BatchNorm. Training is
+The head is a linear layer on features standardised by a parameter-free BatchNorm (whose
+statistics are recomputed on the training images once training ends). Training is
 seeded (head initialisation, batch order, augmentation), with random flips and quarter turns as
 the only augmentation: radio galaxies have no preferred orientation.
 
@@ -116,9 +117,10 @@ def finetune_classifier(model: FeatureExtractor, train_x: torch.Tensor, train_y,
         Test ``scores`` (accuracy, balanced accuracy, AUC for two classes), ``history`` (mean
         training loss per epoch), the trained copy and its head.
     """
-    if n_blocks < 0 or epochs < 1 or batch_size < 1:
-        raise ValueError(f"need n_blocks >= 0, epochs >= 1 and batch_size >= 1, got "
-                         f"{n_blocks}, {epochs}, {batch_size}")
+    if n_blocks < 0 or epochs < 1 or batch_size < 2 or len(train_x) < 2:
+        raise ValueError(f"need n_blocks >= 0, epochs >= 1, batch_size >= 2 and two training "
+                         f"images or more, got {n_blocks}, {epochs}, {batch_size}, "
+                         f"{len(train_x)} images")
     train_y = torch.as_tensor(np.asarray(train_y), dtype=torch.long)
     n_classes = int(train_y.max()) + 1
     device = torch.device(device) if device is not None else model.device
@@ -132,11 +134,12 @@ def finetune_classifier(model: FeatureExtractor, train_x: torch.Tensor, train_y,
     for p in params:
         p.requires_grad_(True)
     gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    # features standardised by a BatchNorm without parameters, then the linear layer (as MAE's
-    # linear probing): the head's step size does not depend on the backbone's feature scale
-    head = nn.Sequential(nn.BatchNorm1d(net.embed_dim, affine=False),
-                         nn.Linear(net.embed_dim, n_classes)).to(device)
+    with torch.random.fork_rng(devices=[]):  # seeds the head without touching the caller's
+        torch.manual_seed(seed)
+        # features standardised by a BatchNorm without parameters, then the linear layer (as
+        # MAE's linear probing): the head's step size does not depend on the feature scale
+        head = nn.Sequential(nn.BatchNorm1d(net.embed_dim, affine=False),
+                             nn.Linear(net.embed_dim, n_classes)).to(device)
     groups = [{"params": head.parameters(), "lr": head_lr}]
     if params:
         groups.append({"params": params, "lr": lr})
@@ -162,10 +165,13 @@ def finetune_classifier(model: FeatureExtractor, train_x: torch.Tensor, train_y,
             loss.backward()
             opt.step()
             total, seen = total + float(loss.detach()) * len(idx), seen + len(idx)
-        history.append({"epoch": epoch + 1, "loss": total / max(seen, 1)})
+        history.append({"epoch": epoch + 1, "loss": total / seen})
     net.eval()
     head.eval()
-    with torch.no_grad():
+    with torch.no_grad():  # the standardisation: exact statistics of the final features
+        features = torch.cat([net(b.to(device)) for b in train_x.split(256)])
+        head[0].running_mean.copy_(features.mean(0))
+        head[0].running_var.copy_(features.var(0))
         logits = torch.cat([head(net(b.to(device))).float().cpu()
                             for b in test_x.split(256)])
     proba = torch.softmax(logits, 1).numpy()

@@ -54,7 +54,7 @@ def checkpoint_embeddings(checkpoint: str | os.PathLike, images: torch.Tensor, *
         path = Path(cache_dir) / f"emb-{file_digest(checkpoint)}-{fingerprint(images)}.npy"
         if path.is_file():
             return np.load(path)
-    model = load_pretrained(checkpoint, device="cpu")
+    model = load_pretrained(checkpoint)  # on CUDA when there is one
     emb = model.embed(images, batch_size=batch_size).numpy()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,7 +70,7 @@ def random_embeddings(name: str, images: torch.Tensor, *, seed: int = 0,
     from radiolib.models import feature_extractor
 
     torch.manual_seed(seed)
-    model = feature_extractor(name, images.shape[1], image_size=images.shape[-1], device="cpu")
+    model = feature_extractor(name, images.shape[1], image_size=images.shape[-1])
     return model.embed(images, batch_size=batch_size).numpy()
 
 

@@ -153,11 +153,15 @@ def save_runs(cache_dir: str | os.PathLike, group: str, runs) -> Path:
     ``runs`` maps a label (e.g. "ResNet50") to a :class:`CachedRun`. The file is written to a
     temporary name, then renamed.
     """
-    path = Path(cache_dir) / f"{group}.json"
+    root = Path(cache_dir)
+    path = root / f"{group}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    entries = {label: {"key": r.key, "out_dir": str(Path(r.out_dir).resolve()),
-                       "checkpoint": str(Path(r.checkpoint).resolve()),
-                       "metrics": str(Path(r.metrics).resolve())} for label, r in runs.items()}
+
+    def rel(p) -> str:  # relative to the cache folder, so that the folder can move
+        return os.path.relpath(Path(p).resolve(), root.resolve())
+
+    entries = {label: {"key": r.key, "out_dir": rel(r.out_dir), "checkpoint": rel(r.checkpoint),
+                       "metrics": rel(r.metrics)} for label, r in runs.items()}
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(entries, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, path)
@@ -175,16 +179,19 @@ def load_runs(cache_dir: str | os.PathLike, group: str, *, made_by: str = "") ->
     """
     from radiolib.errors import DataError
 
-    path = Path(cache_dir) / f"{group}.json"
+    root = Path(cache_dir)
+    path = root / f"{group}.json"
     hint = f"; run {made_by} first" if made_by else ""
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))
+        runs = {label: CachedRun(e["key"], root / e["out_dir"], root / e["checkpoint"],
+                                 root / e["metrics"], trained=False)
+                for label, e in entries.items()}
     except FileNotFoundError:
         raise DataError(f"no {group!r} runs recorded in {path.parent}{hint}") from None
-    except ValueError as exc:
-        raise DataError(f"{path} is not valid JSON ({exc}){hint}") from None
-    runs = {label: CachedRun(e["key"], Path(e["out_dir"]), Path(e["checkpoint"]),
-                             Path(e["metrics"]), trained=False) for label, e in entries.items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DataError(f"{path} is not a record of runs ({type(exc).__name__}: {exc}){hint}") \
+            from None
     for label, run in runs.items():
         if not run.checkpoint.is_file():
             raise DataError(f"{group!r} run {label!r}: checkpoint {run.checkpoint} is missing"

@@ -78,3 +78,9 @@ def test_power_law_and_linear_rescale_ranges(batch):
     lin = linear_rescale(x)
     torch.testing.assert_close(lin.amin(dim=(-2, -1)), -torch.ones(5, 3))
     torch.testing.assert_close(lin.amax(dim=(-2, -1)), torch.ones(5, 3))
+
+
+@pytest.mark.parametrize("op", [adjust_contrast, adjust_saturation])
+def test_colour_operations_refuse_other_channel_counts(op):
+    with pytest.raises(ValueError, match="1 or 3"):
+        op(torch.rand(1, 2, 8, 8), torch.tensor([0.5]))

@@ -52,11 +52,44 @@ def test_index_and_inplace_touch_only_the_chosen_images(batch):
 
 
 def test_numpy_and_kthvalue_paths_agree(batch):
-    from radiolib.augment.thresholding import _order_statistic
+    from radiolib.augment.thresholding import _order_statistics
 
     flat = torch.cat([batch, batch.round(decimals=1)]).reshape(10, 3, -1)
     rows, ranks = [0, 3, 5, 9], [0, 200, 287, 575]
-    a = _order_statistic(flat, rows, ranks, use_numpy=True)
-    b = _order_statistic(flat, rows, ranks, use_numpy=False)
+    a = _order_statistics(flat, rows, ranks, use_numpy=True)
+    b = _order_statistics(flat, rows, ranks, use_numpy=False)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
-    assert a[1].any()  # the rounded images have ties
+    assert (a[0] == a[1]).any()  # the rounded images repeat values across the rank
+    assert torch.equal(a[1][3], a[0][3])  # the last rank has no next value: itself
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64])
+def test_threshold_is_numpy_percentile_in_every_float_dtype(dtype):
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        size = int(rng.integers(3, 12))
+        values = rng.random((1, 2, size, size))
+        if trial % 3 == 0:  # repeated values
+            values = np.round(values, 1)
+        x = torch.from_numpy(values).to(dtype)
+        q = float(rng.uniform(0, 100)) if trial % 2 else float(rng.integers(0, 101))
+        out = threshold_below_percentile(x, torch.tensor([q], dtype=torch.float64))
+        for c in range(2):
+            v = x[0, c].numpy()
+            ref = np.where(v >= np.percentile(v, q), v, 0)
+            np.testing.assert_array_equal(out[0, c].numpy(), ref, err_msg=f"{dtype} q={q}")
+
+
+def test_a_rank_reached_only_up_to_rounding_follows_numpy():
+    x = torch.arange(101, dtype=torch.float32).view(1, 1, 1, 101) / 100
+    out = threshold_below_percentile(x, torch.tensor([7.0], dtype=torch.float64))
+    v = x[0, 0].numpy()
+    np.testing.assert_array_equal(out[0, 0].numpy(), np.where(v >= np.percentile(v, 7.0), v, 0))
+
+
+def test_nan_pixels_stay_nan():
+    x = torch.rand(1, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    x[0, 0, 0, :3] = torch.nan
+    out = threshold_below_percentile(x, torch.tensor([50.0]))
+    assert out[0, 0, 0, :3].isnan().all()
+    assert (out[0, 0][~x[0, 0].isnan()] == 0).sum() >= 25  # about half the finite pixels

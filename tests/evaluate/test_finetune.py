@@ -49,9 +49,12 @@ def test_only_the_last_blocks_move_and_the_input_model_is_untouched(task, model)
 
 def test_zero_blocks_trains_the_head_alone(task, model):
     before = _state(model)
-    run = finetune_classifier(model, *task, n_blocks=0, epochs=2, batch_size=20)
+    rng = torch.get_rng_state()
+    run = finetune_classifier(model, *task, n_blocks=0, epochs=3, batch_size=32)
     assert all(torch.equal(v, before[k]) for k, v in run.model.state_dict().items())
-    assert list(run.history["epoch"]) == [1, 2]
+    assert list(run.history["epoch"]) == [1, 2, 3]
+    assert run.scores["accuracy"] >= 0.9  # the head learnt, and its standardisation holds
+    assert torch.equal(torch.get_rng_state(), rng)  # the caller's random stream is untouched
 
 
 def test_learns_a_simple_task_and_is_seeded(task, model):
@@ -63,8 +66,13 @@ def test_learns_a_simple_task_and_is_seeded(task, model):
 
 
 def test_bad_settings_are_refused(task, model):
+    x, y, tx, ty = task
     with pytest.raises(ValueError, match="n_blocks >= 0"):
         finetune_classifier(model, *task, n_blocks=-1)
+    with pytest.raises(ValueError, match="batch_size >= 2"):
+        finetune_classifier(model, *task, n_blocks=0, batch_size=1)
+    with pytest.raises(ValueError, match="1 images"):
+        finetune_classifier(model, x[:1], y[:1], tx, ty, n_blocks=0)
     with pytest.raises(TypeError, match="ResNet or ViT"):
         backbone_blocks(type("M", (), {"backbone": torch.nn.Linear(2, 2)})())
 

@@ -62,6 +62,10 @@ def test_linear_probe_with_pca_keeps_the_signal_and_caps_components(blobs):
     reduced = linear_probe(*blobs, n_components=5)
     assert full["accuracy"] > 0.95 and reduced["accuracy"] > 0.95
     x, y, tx, ty = blobs
+    loud = np.random.default_rng(9).normal(0, 100, (len(x) + len(tx), 1))  # label-free
+    x2, tx2 = np.hstack([x, loud[:len(x)]]), np.hstack([tx, loud[len(x):]])
+    one = linear_probe(x2, y, tx2, ty, n_components=1)  # the first component: the loud noise
+    assert one["accuracy"] < 0.6 and linear_probe(x2, y, tx2, ty)["accuracy"] > 0.95
     few = linear_probe(x[:4], np.array([0, 1, 2, 0]), tx, ty, n_components=100)  # k -> 3
     assert 0 <= few["accuracy"] <= 1
 

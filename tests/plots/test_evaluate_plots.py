@@ -32,6 +32,9 @@ def test_label_count_curves_one_line_per_model_with_spread():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
     line = ax.lines[0]
     np.testing.assert_allclose(np.asarray(line.get_ydata(), float), [0.6, 0.8])
+    bars = ax.containers[0].lines[2][0].get_segments()  # model a's error bars: mean +- std
+    np.testing.assert_allclose([bars[0][0][1], bars[0][1][1]], [0.6 - 0.02 ** 0.5,
+                                                                0.6 + 0.02 ** 0.5])
     assert ax.get_xscale() == "log" and ax.get_title() == "RGD"
 
 

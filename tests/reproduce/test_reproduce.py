@@ -136,6 +136,21 @@ def test_cache(project, capsys):
     assert project.runs() == ["01", "99", "01", "99", "01", "99"]
 
 
+def test_reads_results_of_named_notebooks_only(project):
+    write_notebook(project.nbs / "02_beta.ipynb", LOG.format(name="02"),
+                   radiolib={"reads_results": ["01_alpha"]})
+    write_profile(project.profiles, **{"01_alpha": {"n": 2}, "02_beta": {}, "99_report": {}})
+    assert set(project().values()) == {"ran"}
+    assert project(only=["99_report"], force=True) == {"99_report": "ran"}
+    assert project() == {"01_alpha": "cached", "02_beta": "cached", "99_report": "cached"}
+    write_profile(project.profiles, **{"01_alpha": {"n": 3}, "02_beta": {}, "99_report": {}})
+    assert project() == {"01_alpha": "ran", "02_beta": "ran", "99_report": "ran"}
+    write_notebook(project.nbs / "02_beta.ipynb", LOG.format(name="02"),
+                   radiolib={"reads_results": ["07_gone"]})
+    with pytest.raises(ConfigError, match="07_gone in 02_beta's reads_results"):
+        project()
+
+
 def test_cache_needs_results_file(project):
     project(only=["01_alpha"])
     (project.book / "_results" / "tiny" / "01_alpha.json").unlink()

@@ -300,4 +300,5 @@ def test_resize_of_8bit_stacks_in_blocks_equals_one_float_pass(monkeypatch):
     assert out.dtype == np.float32 and out.shape == (7, 2, 12, 12)
     np.testing.assert_array_equal(out, ref)
     np.testing.assert_array_equal(resize(images[0, 0], 12, antialias=True), ref[0, 0])
-    assert resize(images, 30).dtype == np.float32  # same size: a float32 copy
+    assert resize(images, 30).dtype == np.float32  # same size: as float32
+    assert resize(images[:0], 12).shape == (0, 2, 12, 12)  # an empty stack

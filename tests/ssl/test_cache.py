@@ -80,7 +80,11 @@ def test_saved_runs_are_found_again(tmp_path, config, data):
     assert path == tmp_path / "simclr.json" and not list(tmp_path.glob("*.tmp"))
     found = load_runs(tmp_path, "simclr")
     assert list(found) == ["tiny"]
-    assert found["tiny"].checkpoint == run.checkpoint.resolve() and found["tiny"].key == run.key
+    assert found["tiny"].checkpoint.resolve() == run.checkpoint.resolve()
+    assert found["tiny"].key == run.key
+    moved = tmp_path.parent / (tmp_path.name + "-moved")  # the whole cache folder moves
+    tmp_path.rename(moved)
+    assert load_runs(moved, "simclr")["tiny"].checkpoint.is_file()
 
 
 def test_missing_runs_say_what_makes_them(tmp_path, config, data):
@@ -95,5 +99,8 @@ def test_missing_runs_say_what_makes_them(tmp_path, config, data):
     with pytest.raises(DataError, match="checkpoint .* is missing; run notebook 04 first"):
         load_runs(tmp_path, "dino", made_by="notebook 04")
     (tmp_path / "dino.json").write_text("{not json")
-    with pytest.raises(DataError, match="not valid JSON"):
+    with pytest.raises(DataError, match="not a record of runs"):
+        load_runs(tmp_path, "dino")
+    (tmp_path / "dino.json").write_text('{"tiny": {"key": "k"}}')
+    with pytest.raises(DataError, match="not a record of runs"):
         load_runs(tmp_path, "dino")
