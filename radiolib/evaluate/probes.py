@@ -74,6 +74,12 @@ def random_embeddings(name: str, images: torch.Tensor, *, seed: int = 0,
     return model.embed(images, batch_size=batch_size).numpy()
 
 
+def _pca(n_components: int, train_x) -> PCA:
+    """PCA to ``n_components``, capped by the features and the training samples (minus one)."""
+    k = max(1, min(n_components, np.shape(train_x)[1], len(train_x) - 1))
+    return PCA(k, svd_solver="full")
+
+
 def count_regression_mse(train_x, train_y, test_x, test_y, *, n_components: int = 100,
                          alphas=RIDGE_ALPHAS) -> float:
     """Test MSE of PCA(``n_components``) then a linear layer, both fitted on the training split.
@@ -92,9 +98,8 @@ def count_regression_mse(train_x, train_y, test_x, test_y, *, n_components: int 
     train_x, test_x = np.asarray(train_x, np.float64), np.asarray(test_x, np.float64)
     if train_x.ndim != 2 or len(train_x) < 2:
         raise ValueError(f"need (N >= 2, D) training features, got {train_x.shape}")
-    k = max(1, min(n_components, train_x.shape[1], len(train_x) - 1))
     layer = LinearRegression() if alphas is None else RidgeCV(alphas=tuple(alphas))
-    model = make_pipeline(PCA(k, svd_solver="full"), StandardScaler(), layer)
+    model = make_pipeline(_pca(n_components, train_x), StandardScaler(), layer)
     model.fit(train_x, np.asarray(train_y, np.float64))
     pred = model.predict(test_x)
     return float(np.mean((pred - np.asarray(test_y, np.float64)) ** 2))
@@ -124,10 +129,7 @@ def linear_probe(train_x, train_y, test_x, test_y, *, c: float = 1.0, max_iter: 
     features (capped by the features and the training samples), Lastufka et al.'s [0] PCA-100
     before their one linear layer.
     """
-    steps = []
-    if n_components is not None:
-        k = max(1, min(n_components, np.shape(train_x)[1], len(train_x) - 1))
-        steps.append(PCA(k, svd_solver="full"))
+    steps = [] if n_components is None else [_pca(n_components, train_x)]
     model = make_pipeline(*steps, StandardScaler(), LogisticRegression(
         C=c, max_iter=max_iter, class_weight="balanced"))
     model.fit(np.asarray(train_x), np.asarray(train_y))
