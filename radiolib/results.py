@@ -31,11 +31,17 @@ __all__ = [
     "load_reproduced",
     "report_html",
     "report_table",
+    "slug",
     "status_counts",
 ]
 
 PUBLISHED_PATH = Path(__file__).with_name("published.yaml")
 EXTRA_PREFIX = "extra."
+
+def slug(name: str) -> str:
+    """Return a label as a key part: ``"ViT-S/8 (DINO)"`` -> ``"vit-s8_dino"``."""
+    return name.lower().replace(" ", "_").translate(str.maketrans("", "", "()/"))
+
 
 _REQUIRED = ("key", "paper", "source", "quantity", "value", "unit", "notebook")
 _OPTIONAL = ("comment",)

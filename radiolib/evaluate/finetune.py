@@ -1,10 +1,11 @@
 """Fine-tuning the last blocks of a pre-trained backbone with a linear classifier.
 
 Lastufka et al. [0] (their Table 6) unfreeze the last N layers of their DINO backbones and train
-them with a linear head on MiraBest; N = 0 is a linear layer trained on frozen features. The
-backbone is split into its blocks, input to output (:func:`backbone_blocks`: a ResNet's stem and
-four stages, a ViT's patch embedding, encoder layers and final norm); the last ``n_blocks`` are
-trained, the others stay frozen in evaluation mode (their BatchNorm statistics do not move).
+them with a linear head on labelled radio galaxies; N = 0 is a linear layer trained on frozen
+features. The backbone is split into its blocks, input to output (:func:`backbone_blocks`: a
+ResNet's stem and four stages, a ViT's patch embedding, encoder layers and final norm); the
+last ``n_blocks`` are trained, the others stay frozen in evaluation mode (their BatchNorm
+statistics do not move).
 The head is a linear layer on features standardised by a parameter-free BatchNorm (whose
 statistics are recomputed on the training images once training ends). Training is
 seeded (head initialisation, batch order, augmentation), with random flips and quarter turns as
@@ -23,6 +24,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from radiolib.augment.geometry import rot90
 from radiolib.evaluate.probes import _scores
 from radiolib.models.backbones import ViTBackbone
 from radiolib.models.extractor import FeatureExtractor
@@ -71,13 +73,7 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Random horizontal flip and quarter turn per image (square images)."""
     flip = torch.rand(len(x), generator=gen) < 0.5
     turns = torch.randint(0, 4, (len(x),), generator=gen)
-    x = torch.where(flip.view(-1, 1, 1, 1).to(x.device), x.flip(-1), x)
-    out = x.clone()
-    for k in (1, 2, 3):
-        sel = (turns == k).nonzero().squeeze(1)
-        if sel.numel():
-            out[sel] = torch.rot90(x[sel], k, dims=(-2, -1))
-    return out
+    return rot90(torch.where(flip.view(-1, 1, 1, 1).to(x.device), x.flip(-1), x), turns)
 
 
 def _set_modes(model: nn.Module, frozen: list[nn.Module]) -> None:

@@ -163,3 +163,10 @@ def test_record_counts_keeps_published_keys_only(tmp_path):
     extra = store.record_counts("extra.demo", counts)
     assert "extra.demo.n_weird_test" in extra
     assert store.results["extra.demo.n_weird_test"]["value"] == 50
+
+
+def test_slug_makes_labels_key_parts():
+    from radiolib.results import slug
+
+    assert slug("ViT-S/8 (DINO)") == "vit-s8_dino"
+    assert slug("predict the mean") == "predict_the_mean"
