@@ -1,9 +1,9 @@
-"""Results store: numbers the notebooks reproduce, the published values, and the report table.
+"""Results store: numbers the notebooks reproduce, and the report that judges them.
 
 Each notebook records its numbers with a :class:`ResultsStore`, which writes
 ``<results_dir>/<notebook>.json``. The published values live in ``radiolib/published.yaml``
-(one row per number, see the comments in that file). :func:`report_table` joins the two for
-the "published vs reproduced" page: every published row appears, reproduced or not.
+(read and judged by :mod:`radiolib.published`). :func:`report_table` joins the two for the
+"published vs reproduced" page: every published row appears with a verdict, reproduced or not.
 """
 
 from __future__ import annotations
@@ -19,35 +19,47 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from radiolib.errors import ConfigError
+from radiolib.published import (
+    EVIDENCE,
+    PUBLISHED_PATH,
+    VERDICT_RULE,
+    claim_verdict,
+    published_rows,
+    section_of,
+    verdict,
+)
 
 __all__ = [
     "EXTRA_PREFIX",
     "PUBLISHED_PATH",
+    "VERDICT_RULE",
     "ResultsStore",
     "load_published",
     "load_reproduced",
     "report_html",
+    "report_summary",
     "report_table",
     "slug",
     "status_counts",
 ]
 
-PUBLISHED_PATH = Path(__file__).with_name("published.yaml")
 EXTRA_PREFIX = "extra."
+FIGURE = "figure"  # the value a notebook records for a figure it redraws
+
 
 def slug(name: str) -> str:
     """Return a label as a key part: ``"ViT-S/8 (DINO)"`` -> ``"vit-s8_dino"``."""
     return name.lower().replace(" ", "_").translate(str.maketrans("", "", "()/"))
 
 
-_REQUIRED = ("key", "paper", "source", "quantity", "value", "unit", "notebook")
-_OPTIONAL = ("comment",)
+_FIELDS = ("key", "paper", "source", "quantity", "value", "uncertainty", "unit", "kind",
+           "compare", "tolerance", "notebook", "comment", "conflicts_with", "compared", "claim")
 _MAX_TEXT = 80
-_REPORT_COLUMNS = ["paper", "source", "quantity", "published", "reproduced", "unit", "status",
-                   "note"]
+_REPORT_COLUMNS = ["paper", "section", "source", "quantity", "kind", "published", "uncertainty",
+                   "reproduced", "reproduced_uncertainty", "unit", "profile", "evidence",
+                   "difference", "verdict", "note"]
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -62,62 +74,23 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def _validate_rows(rows: object, path: Path) -> list[dict]:
-    if not isinstance(rows, list):
-        raise ConfigError(f"{path}: expected a YAML list of rows, got {type(rows).__name__}")
-    seen: set[str] = set()
-    for i, row in enumerate(rows):
-        where = f"{path}, row {i + 1}"
-        if not isinstance(row, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {row!r}")
-        missing = [f for f in _REQUIRED if f not in row]
-        unknown = sorted(set(row) - set(_REQUIRED) - set(_OPTIONAL))
-        if missing or unknown:
-            raise ConfigError(f"{where} ({row.get('key')}): missing fields {missing}, "
-                              f"unknown fields {unknown}")
-        key = row["key"]
-        if not isinstance(key, str) or key.count(".") < 2 or key.startswith(EXTRA_PREFIX):
-            raise ConfigError(f"{where}: key {key!r} must look like 'paper2024.where.name'")
-        if key in seen:
-            raise ConfigError(f"{path}: duplicate key {key!r}")
-        seen.add(key)
-        for field in ("paper", "source", "quantity"):
-            if not isinstance(row[field], str) or not row[field].strip():
-                raise ConfigError(f"{where} ({key}): {field!r} must be a non-empty string")
-        if not isinstance(row["unit"], str):
-            raise ConfigError(f"{where} ({key}): 'unit' must be a string (\"\" if none)")
-        value = row["value"]
-        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
-            raise ConfigError(f"{where} ({key}): 'value' must be a number or null")
-        if row["notebook"] is not None and not isinstance(row["notebook"], str):
-            raise ConfigError(f"{where} ({key}): 'notebook' must be a notebook name or null")
-    return rows
-
-
 def load_published(path: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Read and validate the published values.
-
-    Parameters
-    ----------
-    path : path-like, optional
-        A YAML file of rows; default ``radiolib/published.yaml``.
+    """Read and validate the published values as a table (see :mod:`radiolib.published`).
 
     Returns
     -------
     pandas.DataFrame
-        One row per published value, columns ``key, paper, source, quantity, value, unit,
-        notebook, comment``, in file order.
+        One row per published value, in file order; one column per field of
+        ``published.yaml`` (absent optional fields are None).
 
     Raises
     ------
     ConfigError
-        If a row lacks a field, has an unknown one, a bad type, or repeats a key.
+        If a row breaks the schema (the message names the row and the field).
     """
-    path = Path(path) if path is not None else PUBLISHED_PATH
-    rows = _validate_rows(yaml.safe_load(path.read_text(encoding="utf-8")), path)
-    columns = list(_REQUIRED) + list(_OPTIONAL)
-    records = [{c: row.get(c) for c in columns} for row in rows]
-    return pd.DataFrame(records, columns=columns, dtype=object)  # keep ints as ints
+    rows = published_rows(path)
+    return pd.DataFrame([{c: row.get(c) for c in _FIELDS} for row in rows],
+                        columns=list(_FIELDS), dtype=object)  # keep ints as ints
 
 
 def _check_value(key: str, value: object) -> float | int | str:
@@ -161,7 +134,8 @@ class ResultsStore:
             if saved.get("profile") == profile:
                 self.results = dict(saved.get("results", {}))
 
-    def record(self, key: str, value: float | int | str, *, note: str | None = None) -> None:
+    def record(self, key: str, value: float | int | str, *, note: str | None = None,
+               uncertainty: float | None = None, evidence: str = "analogue") -> None:
         """Record one reproduced value and save the file.
 
         Parameters
@@ -173,23 +147,46 @@ class ResultsStore:
             The reproduced value (numpy scalars are accepted); text up to 80 characters.
         note : str, optional
             A short remark shown in the report (e.g. "smoke profile: 200 images").
+        uncertainty : float, optional
+            The value's spread (a standard deviation over runs, a bootstrap half-width):
+            the report and the claims use it.
+        evidence : {"analogue", "like-for-like", "released-weights"}
+            What the number is evidence of: ``like-for-like`` only when data and protocol are
+            the paper's own (real data, the paper's settings), ``released-weights`` when the
+            paper's published model produced it, ``analogue`` otherwise (simulated data, our
+            CPU-trained models). Only the first two are compared with the published value.
 
         Raises
         ------
         ConfigError
             If ``key`` is neither published nor ``extra.*``; the message lists close matches.
         ValueError
-            If ``value`` is not a finite number or a short string.
+            If ``value`` is not a finite number or a short string, or ``evidence`` unknown.
         """
         if key not in self._keys and not key.startswith(EXTRA_PREFIX):
             close = difflib.get_close_matches(key, sorted(self._keys), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise ConfigError(f"unknown result key {key!r}: use a key of published.yaml or "
                               f"'{EXTRA_PREFIX}<name>'{hint}")
-        self.results[key] = {"value": _check_value(key, value), "note": note}
+        if evidence not in EVIDENCE:
+            raise ValueError(f"{key}: evidence must be one of {', '.join(EVIDENCE)}, "
+                             f"got {evidence!r}")
+        entry = {"value": _check_value(key, value), "note": note, "evidence": evidence}
+        if uncertainty is not None:
+            spread = _check_value(key, uncertainty)
+            if isinstance(spread, str) or spread < 0:
+                raise ValueError(f"{key}: the uncertainty must be a number >= 0, got "
+                                 f"{uncertainty!r}")
+            entry["uncertainty"] = float(spread)
+        self.results[key] = entry
         self.save()
 
-    def record_counts(self, prefix: str, counts: pd.DataFrame) -> list[str]:
+    def figure(self, key: str, label: str) -> None:
+        """Record that this notebook redraws a published figure, as the figure's cell ``label``."""
+        self.record(key, FIGURE, note=label)
+
+    def record_counts(self, prefix: str, counts: pd.DataFrame, *,
+                      evidence: str = "analogue") -> list[str]:
         """Record a class × split count table as ``<prefix>.n_<class>_<split>`` keys.
 
         Column sums go to ``<prefix>.n_<split>`` and the grand total to ``<prefix>.n_total``
@@ -204,7 +201,8 @@ class ResultsStore:
             values[f"{prefix}.n_total"] = counts["total"].sum()
         keep = [k for k in values if k.startswith(EXTRA_PREFIX) or k in self._keys]
         for key in keep:
-            self.results[key] = {"value": _check_value(key, int(values[key])), "note": None}
+            self.results[key] = {"value": _check_value(key, int(values[key])), "note": None,
+                                 "evidence": evidence}
         self.save()
         return keep
 
@@ -226,36 +224,29 @@ def load_reproduced(results_dir: str | os.PathLike) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``key, value, note, notebook, profile``; empty if nothing was recorded.
-        A key recorded by two notebooks keeps the later notebook's value.
+        Columns ``key, value, uncertainty, evidence, note, notebook, profile``; empty if
+        nothing was recorded. A key recorded by two notebooks keeps the later notebook's value.
     """
     rows = {}
     for path in sorted(Path(results_dir).glob("*.json")):
         saved = json.loads(path.read_text(encoding="utf-8"))
         for key, rec in saved.get("results", {}).items():
-            rows[key] = {"key": key, "value": rec.get("value"), "note": rec.get("note"),
+            rows[key] = {"key": key, "value": rec.get("value"),
+                         "uncertainty": rec.get("uncertainty"),
+                         "evidence": rec.get("evidence", "analogue"), "note": rec.get("note"),
                          "notebook": saved.get("notebook", path.stem),
                          "profile": saved.get("profile")}
     return pd.DataFrame(list(rows.values()), dtype=object,
-                        columns=["key", "value", "note", "notebook", "profile"])
+                        columns=["key", "value", "uncertainty", "evidence", "note", "notebook",
+                                 "profile"])
 
 
-NOT_TRANSCRIBED = "value not transcribed yet"  # the `comment` of rows still to be filled in
-
-
-def _status(published: object, reproduced: object, key: str, comment: object = None) -> str:
-    if key.startswith(EXTRA_PREFIX):
-        return "extra (not in the papers)"
-    if reproduced is None:
-        return "not yet reproduced"
-    if published is None:
-        return ("published value not transcribed yet" if str(comment).startswith(NOT_TRANSCRIBED)
-                else "no published value (figure)")
-    return "reproduced"
+def _none(value: object) -> object:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
 def report_table(results_dir: str | os.PathLike) -> pd.DataFrame:
-    """Join published and reproduced values, one row per published value plus ``extra.*``.
+    """Judge every published row against what the notebooks recorded, plus ``extra.*`` rows.
 
     Parameters
     ----------
@@ -265,73 +256,178 @@ def report_table(results_dir: str | os.PathLike) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``key``; columns ``paper, source, quantity, published, reproduced, unit,
-        status, note``. ``status`` is "reproduced", "not yet reproduced", "published value not
-        transcribed yet", "no published value
-        (figure)" or, for ``extra.*`` keys, "extra (not in the papers)".
+        Indexed by ``key``; columns ``paper, section, source, quantity, kind, published,
+        uncertainty, reproduced, reproduced_uncertainty, unit, profile, evidence, difference,
+        verdict, note``. The verdict follows :data:`radiolib.published.VERDICT_RULE`; a claim
+        row's ``reproduced`` is its statistic (e.g. the difference it tests).
     """
-    published = load_published()
     reproduced = load_reproduced(results_dir).set_index("key")
+    records = {key: {k: _none(v) for k, v in rec.items()} for key, rec in reproduced.iterrows()}
     rows = []
-    for row in published.itertuples(index=False):
-        rec = reproduced.loc[row.key] if row.key in reproduced.index else None
-        value = None if rec is None else rec["value"]
-        published_value = None if pd.isna(row.value) else row.value
-        rows.append({"key": row.key, "paper": row.paper, "source": row.source,
-                     "quantity": row.quantity, "published": published_value,
-                     "reproduced": value, "unit": row.unit,
-                     "status": _status(published_value, value, row.key, row.comment),
-                     "note": (rec["note"] if rec is not None else None) or row.comment})
-    for key, rec in reproduced.iterrows():
+    for row in published_rows():
+        rec = records.get(row["key"])
+        out = {"key": row["key"], "paper": row["paper"], "section": section_of(row["key"]),
+               "source": row["source"], "quantity": row["quantity"], "kind": row["kind"],
+               "published": row["value"], "uncertainty": row.get("uncertainty"),
+               "reproduced": None, "reproduced_uncertainty": None, "unit": row["unit"],
+               "profile": None, "evidence": None, "difference": None, "verdict": None,
+               "note": row.get("comment")}
+        if row["kind"] == "claim":
+            claim = row["claim"]
+            state, stat = claim_verdict(claim, records)
+            used = [records[k] for k in (claim["a"], claim.get("b")) if k in records]
+            out.update(verdict=f"claim {state}", reproduced=stat,
+                       profile=", ".join(sorted({r["profile"] for r in used})) or None,
+                       note=claim["text"])
+        else:
+            if rec is not None:
+                out.update(reproduced=rec["value"], reproduced_uncertainty=rec["uncertainty"],
+                           profile=rec["profile"], evidence=rec["evidence"],
+                           note=rec["note"] or out["note"])
+                if isinstance(rec["value"], numbers.Real):
+                    out["difference"] = rec["value"] - row["value"] \
+                        if row["value"] is not None else None
+            out["verdict"] = verdict(row, rec, rec["profile"] if rec else None)
+            if row.get("compared") is False:
+                other = row.get("conflicts_with")
+                other = ", ".join(other) if isinstance(other, list) else other
+                out["verdict"] = (f"not compared (the book compares {other})" if other
+                                  else "not compared (context only)")
+        rows.append(out)
+    for key, rec in records.items():
         if key.startswith(EXTRA_PREFIX):
-            rows.append({"key": key, "paper": "radiolib (extra)", "source": rec["notebook"],
-                         "quantity": key[len(EXTRA_PREFIX):], "published": None,
-                         "reproduced": rec["value"], "unit": "",
-                         "status": _status(None, rec["value"], key), "note": rec["note"]})
+            rows.append({"key": key, "paper": "radiolib (extra)", "section": rec["notebook"],
+                         "source": rec["notebook"], "quantity": key[len(EXTRA_PREFIX):],
+                         "kind": "extra", "published": None, "uncertainty": None,
+                         "reproduced": rec["value"],
+                         "reproduced_uncertainty": rec["uncertainty"], "unit": "",
+                         "profile": rec["profile"], "evidence": rec["evidence"],
+                         "difference": None, "verdict": "extra (not in the papers)",
+                         "note": rec["note"]})
     return pd.DataFrame(rows, columns=["key", *_REPORT_COLUMNS], dtype=object).set_index("key")
 
 
-_BREAK = "word-break: break-all"  # long result keys may wrap anywhere
+#: The summary's lines: label -> test on the report's verdict column.
+_SUMMARY = {
+    "published rows": lambda v: ~v.str.startswith("extra"),
+    "recorded (any evidence)": lambda v: ~v.isin(["not yet run", "extra (not in the papers)"])
+    & ~v.str.startswith("claim"),
+    "compared like-for-like": lambda v: v.isin(["match", "mismatch", "within tolerance",
+                                                "outside tolerance"]),
+    "match or within tolerance": lambda v: v.isin(["match", "within tolerance"]),
+    "mismatch or outside tolerance": lambda v: v.isin(["mismatch", "outside tolerance"]),
+    "analogues (not compared)": lambda v: v == "analogue (not compared)",
+    "not comparable at this profile": lambda v: v.str.startswith("not comparable"),
+    "figures redrawn": lambda v: v == "figure only (see its claims)",
+    "not yet run": lambda v: v == "not yet run",
+    "claims that hold": lambda v: v == "claim holds",
+    "claims that fail": lambda v: v == "claim fails",
+    "claims inconclusive": lambda v: v == "claim inconclusive",
+    "claims not run": lambda v: v == "claim not run",
+}
 
 
-def _cell(value: object, unit: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def report_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Count a :func:`report_table` at a glance: one line per summary item, one column per paper."""
+    verdicts = table["verdict"].astype(str)
+    papers = [p for p in table["paper"].unique() if p != "radiolib (extra)"]
+    data = {}
+    for paper in [*papers, "all"]:
+        mask = table["paper"] == paper if paper != "all" else pd.Series(True, index=table.index)
+        data[paper] = {label: int((test(verdicts) & mask).sum())
+                       for label, test in _SUMMARY.items()}
+    return pd.DataFrame(data).rename_axis(index="rows")
+
+
+def status_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Count the rows of a :func:`report_table` by paper and verdict (one column per verdict)."""
+    counts = pd.crosstab(table["paper"], table["verdict"], margins=True, margins_name="total")
+    return counts.rename_axis(index="paper", columns=None)
+
+
+def _number(value: object, spread: object = None, unit: str = "") -> str:
+    value, spread = _none(value), _none(spread)
+    if value is None:
         return "—"
     if isinstance(value, numbers.Integral):
         text = str(value)
     else:
         text = f"{value:.4g}" if isinstance(value, numbers.Real) else str(value)
-    return html.escape(f"{text} {unit}" if unit else text)
+    if isinstance(spread, numbers.Real) and spread:
+        text += f" ± {spread:.2g}"
+    return html.escape(f"{text} {unit}" if unit and text != "figure" else text)
+
+
+_STYLE = """<style>
+.radiolib-report td, .radiolib-report th {vertical-align: top; font-size: 0.85em}
+.radiolib-report code {word-break: break-all}
+.radiolib-verdict-ok {color: #1a7f37} .radiolib-verdict-bad {color: #cf222e}
+</style>"""
+_SCRIPT = """<script>
+(function () {
+  const root = document.currentScript.parentElement;
+  const selects = root.querySelectorAll("select[data-filter]");
+  function apply() {
+    const want = {};
+    selects.forEach(s => { if (s.value) want[s.dataset.filter] = s.value; });
+    let shown = 0;
+    root.querySelectorAll("tbody tr").forEach(tr => {
+      const ok = Object.entries(want).every(([k, v]) => tr.dataset[k] === v);
+      tr.style.display = ok ? "" : "none";
+      shown += ok;
+    });
+    root.querySelector(".radiolib-shown").textContent = shown;
+  }
+  selects.forEach(s => s.addEventListener("change", apply));
+})();
+</script>"""
+_OK = ("match", "within tolerance", "claim holds")
+_BAD = ("mismatch", "outside tolerance", "claim fails")
+
+
+def _select(name: str, values: list[str]) -> str:
+    options = "".join(f'<option value="{html.escape(v)}">{html.escape(v)}</option>'
+                      for v in values)
+    return (f'<label style="margin-right: 1em">{name} <select data-filter="{name}">'
+            f'<option value="">all</option>{options}</select></label>')
 
 
 def report_html(table: pd.DataFrame) -> str:
-    """Render a :func:`report_table` as HTML: one captioned table per paper.
+    """Render a :func:`report_table` as one HTML table, filterable by paper, section, verdict.
 
-    Five columns fit the page: quantity (with the result key and any note under it),
-    source, published and reproduced value (with the unit) and status.
+    Each row: the quantity (its key and note under it), where in the paper, the published
+    value ± its uncertainty, ours ± ours (with the profile and the kind of evidence), the
+    difference and the verdict. Three drop-downs filter the rows (a few lines of JavaScript;
+    without it every row shows).
     """
-    parts = []
-    widths = {"quantity": 36, "source": 24, "published": 13, "reproduced": 13, "status": 14}
+    body = []
+    for key, row in table.iterrows():
+        note = row["note"] if isinstance(row["note"], str) else ""
+        note = f"<br><small><em>{html.escape(note)}</em></small>" if note else ""
+        verdict_text = str(row["verdict"])
+        css = ("radiolib-verdict-ok" if verdict_text in _OK
+               else "radiolib-verdict-bad" if verdict_text in _BAD else "")
+        evidence = " · ".join(str(x) for x in (row["profile"], row["evidence"]) if _none(x))
+        body.append(
+            f'<tr data-paper="{html.escape(str(row["paper"]))}" '
+            f'data-section="{html.escape(str(row["section"]))}" '
+            f'data-verdict="{html.escape(verdict_text)}">'
+            f'<td>{html.escape(str(row["quantity"]))}<br><small><code>{html.escape(key)}'
+            f"</code></small>{note}</td>"
+            f'<td>{html.escape(str(row["paper"]))}<br><small>{html.escape(str(row["source"]))}'
+            f"</small></td>"
+            f'<td>{_number(row["published"], row["uncertainty"], row["unit"])}</td>'
+            f'<td>{_number(row["reproduced"], row["reproduced_uncertainty"], row["unit"])}'
+            f"<br><small>{html.escape(evidence)}</small></td>"
+            f'<td>{_number(row["difference"])}</td>'
+            f'<td class="{css}">{html.escape(verdict_text)}</td></tr>')
+    widths = {"quantity": 34, "paper and source": 18, "published": 12, "reproduced": 14,
+              "difference": 8, "verdict": 14}
     head = "".join(f'<th style="width: {w}%">{c}</th>' for c, w in widths.items())
-    for paper, rows in table.groupby("paper", sort=False):
-        body = []
-        for key, row in rows.iterrows():
-            text = row["note"] if isinstance(row["note"], str) else ""
-            note = f"<br><small><em>{html.escape(text)}</em></small>" if text else ""
-            body.append(
-                f'<tr><td>{html.escape(row["quantity"])}<br><small><code style="{_BREAK}">'
-                f"{html.escape(key)}"
-                f'</code></small>{note}</td><td>{html.escape(str(row["source"]))}</td>'
-                f'<td>{_cell(row["published"], row["unit"])}</td>'
-                f'<td>{_cell(row["reproduced"], row["unit"])}</td>'
-                f'<td>{html.escape(row["status"])}</td></tr>')
-        parts.append(f'<table class="table radiolib-report"><caption>{html.escape(paper)}'
-                     f'</caption><thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
-                     f"</tbody></table>")
-    return f'<div style="overflow-x: auto">{"".join(parts)}</div>'
-
-
-def status_counts(table: pd.DataFrame) -> pd.DataFrame:
-    """Count the rows of a :func:`report_table` by paper and status (one column per status)."""
-    counts = pd.crosstab(table["paper"], table["status"], margins=True, margins_name="total")
-    return counts.rename_axis(index="paper", columns=None)
+    filters = (_select("paper", list(table["paper"].unique()))
+               + _select("section", sorted(table["section"].astype(str).unique()))
+               + _select("verdict", sorted(table["verdict"].astype(str).unique())))
+    return (f'<div class="radiolib-report-root" style="overflow-x: auto">{_STYLE}'
+            f'<p>{filters} <span class="radiolib-shown">{len(table)}</span> rows shown</p>'
+            f'<table class="table radiolib-report"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>{_SCRIPT}</div>')

@@ -4,7 +4,8 @@ For every image of a batch (B, 1, H, W) the pipeline returns two *global* crops 
 fraction 0.4-1) and ``n_local`` *local* crops (96², area 0.05-0.4 for ViT, 0.05-0.14 for
 ResNet50; :meth:`DINOAugment.for_backbone`), each from one bicubic ``grid_sample`` that also
 applies the random rotation (±``rotation_degrees``, probability ``p_rotation``, zero-filled
-corners) and the flips. Then, per crop:
+corners) and the horizontal flip (DINO's, which the paper keeps; ``vflip=True`` adds a vertical
+one). Then, per crop:
 
 * Gaussian blur, sigma ``blur_sigma``, probability ``p_blur`` = (first global, second global,
   locals) = (1.0, 0.1, 0.5) as in DINO [1];
@@ -69,7 +70,9 @@ class DINOAugment:
     power_law, p_power_law, power_range : bool, float, tuple of float
         Random power-law scaling of local crops (code behaviour: linear rescale to [-1, 1]).
     flips, p_flip : bool or None, float
-        Random horizontal and vertical flips (default: on for the paper, off for the code).
+        Random horizontal flip (default: on for the paper, off for the code).
+    vflip : bool
+        Also flip vertically with ``p_flip`` (not in the paper).
     blur, p_blur, blur_sigma, blur_kernel_size : bool, tuple, tuple, int or None
         Gaussian blur; kernel ``2 ceil(3 sigma) + 1`` by default (code behaviour: 3).
     interpolation : {"bicubic", "bilinear"}
@@ -86,7 +89,7 @@ class DINOAugment:
                  autocontrast: bool = True, p_autocontrast: float = 0.5,
                  power_law: bool = True, p_power_law: float = 0.5,
                  power_range: tuple[float, float] = (0.5, 2.0),
-                 flips: bool | None = None, p_flip: float = 0.5,
+                 flips: bool | None = None, p_flip: float = 0.5, vflip: bool = False,
                  blur: bool = True, p_blur: tuple[float, float, float] = (1.0, 0.1, 0.5),
                  blur_sigma: tuple[float, float] = (0.1, 2.0),
                  blur_kernel_size: int | None = None, interpolation: str = "bicubic",
@@ -115,6 +118,7 @@ class DINOAugment:
                              "code_behaviour=True")
         self.flips = (not self.code_behaviour) if flips is None else bool(flips)
         self.p_flip = check_probability("p_flip", p_flip)
+        self.vflip = bool(vflip) and self.flips
         self.blur = bool(blur)
         if not isinstance(p_blur, (tuple, list)) or len(p_blur) != 3:
             raise ValueError(f"p_blur must be three probabilities (first global, second global, "
@@ -188,7 +192,8 @@ class DINOAugment:
             angle = torch.where(flat[:, _RP] < self.p_rotation, torch.deg2rad(deg), 0.0)
         flip_h = flip_v = None
         if self.flips:
-            flip_h, flip_v = flat[:, _HF] < self.p_flip, flat[:, _VF] < self.p_flip
+            flip_h = flat[:, _HF] < self.p_flip
+            flip_v = flat[:, _VF] < self.p_flip if self.vflip else None
         theta = crop_theta(boxes, h, w, angle=angle, hflip=flip_h, vflip=flip_v)
         out = resized_crops(x, theta.view(k, b, 2, 3).transpose(0, 1), (size, size),
                             mode=self.interpolation).reshape(k * b, x.shape[1], size, size)

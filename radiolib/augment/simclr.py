@@ -2,9 +2,11 @@
 
 Each view of a batch (B, C, H, W) in [0, 1] is produced by, in this order:
 
-1. random resized crop, area fraction in ``crop_scale`` (0.8-1), resized back to the input
-   size (or ``size``), then random horizontal and vertical flips (probabilities ``p_hflip``,
-   ``p_vflip``);
+1. random crop whose side is a uniform fraction in ``crop_scale`` (0.8-1) of the image side
+   (Table 2's ``crop_size``; ``crop_mode="area"`` samples the area fraction and aspect ratio
+   as torchvision's RandomResizedCrop instead), resized back to the input size (or ``size``),
+   then a horizontal flip with probability ``p_hflip`` or else a vertical flip with
+   probability ``p_vflip`` (0.33 each: one of the two, never both, as Table 2 and the text);
 2. rotation by 90, 180 or 270 degrees with probability ``p_rot90``;
 3. colour jitter with probability ``p_jitter`` (0.8), factors ``value * jitter_strength`` as in
    SimCLR's colour distortion of strength s [1]: brightness / contrast / saturation 0.8 s,
@@ -18,13 +20,9 @@ Steps 1-2 are one bilinear ``grid_sample`` over all views (flips and quarter tur
 each crop's sampling grid); 3-5 act on the images they select. All random parameters, for every
 view of every image, come from one ``torch.rand`` call on the generator passed in, so
 ``SimCLRAugment()(x, torch.Generator().manual_seed(s))`` is reproducible bit for bit.
-Probabilities of the flips and of the 90-degree rotation are not given in our sources; they
-default to 0.5 (as torchvision's flips; the released code rotates with probability 0.5).
-
-``code_behaviour=True`` does what the authors' released code does instead (sclassifier's
-``simclr_v10`` augmenter): one of {horizontal flip, vertical flip, none}, 1/3 each (``p_hflip``
-and ``p_vflip`` unused), and a *square* crop whose side, not area, is a uniform fraction in
-``crop_scale`` of the image side.
+The defaults are Table 2's values. ``code_behaviour=True`` does what the authors' released
+code does (sclassifier's ``simclr_v10`` augmenter): the same square side-fraction crop, and
+flips of exactly 1/3 each whatever ``p_hflip`` and ``p_vflip`` say.
 
 - [0] Riggi et al. 2024, PASA, arXiv:2404.18462
 - [1] Chen et al. 2020, SimCLR, https://arxiv.org/abs/2002.05709
@@ -69,11 +67,16 @@ class SimCLRAugment:
     ----------
     size : int, optional
         Output side in pixels; default: the input size (Riggi et al. crop and resize back).
-    crop_scale, crop_ratio : tuple of float
-        Area fraction (0.8, 1.0) and aspect-ratio range of the random resized crop.
+    crop_scale : tuple of float
+        Range (0.8, 1.0) of the crop's side as a fraction of the image side (its area as a
+        fraction with ``crop_mode="area"``).
+    crop_ratio : tuple of float
+        Aspect-ratio range, used only with ``crop_mode="area"``.
+    crop_mode : {"side", "area"}
+        ``side``: a square crop, Riggi et al.'s meaning; ``area``: torchvision's.
     p_hflip, p_vflip, p_rot90 : float
-        Probabilities of a horizontal flip, a vertical flip, and a rotation by 90, 180 or 270
-        degrees (chosen uniformly).
+        Probabilities of a horizontal flip, of a vertical flip (exclusive: their sum is at most
+        1), and of a rotation by 90, 180 or 270 degrees (chosen uniformly).
     brightness, contrast, saturation, hue, jitter_strength : float
         Colour-jitter ranges before scaling by the strength: factors are drawn in
         ``[max(0, 1 - v s), 1 + v s]`` (hue: ``[-v s, v s]`` turns).
@@ -94,7 +97,7 @@ class SimCLRAugment:
     interpolation : {"bilinear", "bicubic"}
         Resampling of the crop.
     code_behaviour : bool
-        Flips and crop as the released code (see the module docstring).
+        Flips of 1/3 each and a side-fraction crop, as the released code.
 
     Examples
     --------
@@ -108,7 +111,8 @@ class SimCLRAugment:
     def __init__(self, *, size: int | None = None,
                  crop_scale: tuple[float, float] = (0.8, 1.0),
                  crop_ratio: tuple[float, float] = (3 / 4, 4 / 3),
-                 p_hflip: float = 0.5, p_vflip: float = 0.5, p_rot90: float = 0.5,
+                 crop_mode: str = "side",
+                 p_hflip: float = 0.33, p_vflip: float = 0.33, p_rot90: float = 0.5,
                  brightness: float = 0.8, contrast: float = 0.8, saturation: float = 0.8,
                  hue: float = 0.2, jitter_strength: float = 0.5, p_jitter: float = 0.8,
                  blur_sigma: tuple[float, float] = (1.0, 3.0),
@@ -123,8 +127,15 @@ class SimCLRAugment:
         self.crop_scale = check_range("crop_scale", crop_scale, low=0.0, high=1.0,
                                       strict_low=True)
         self.crop_ratio = check_range("crop_ratio", crop_ratio, low=0.0, strict_low=True)
+        if crop_mode not in ("side", "area"):
+            raise ValueError(f"crop_mode must be 'side' (Riggi et al.'s crop_size, a fraction of "
+                             f"the image side) or 'area' (torchvision's), got {crop_mode!r}")
+        self.crop_mode = crop_mode
         self.p_hflip = check_probability("p_hflip", p_hflip)
         self.p_vflip = check_probability("p_vflip", p_vflip)
+        if self.p_hflip + self.p_vflip > 1:
+            raise ValueError(f"p_hflip + p_vflip must be <= 1 (one flip or the other, never "
+                             f"both), got {self.p_hflip} + {self.p_vflip}")
         self.p_rot90 = check_probability("p_rot90", p_rot90)
         strength = check_positive("jitter_strength", jitter_strength, allow_zero=True)
         self.jitter = tuple(check_positive(n, v, allow_zero=True) * strength for n, v in
@@ -197,13 +208,13 @@ class SimCLRAugment:
         u = draw(b, n_views * _NCOL, generator, x.device).view(b, n_views, _NCOL)
         u = u.transpose(0, 1).reshape(n_views * b, _NCOL)
         u_area, scale, ratio = u[:, _A:_A + ATTEMPTS], self.crop_scale, self.crop_ratio
-        hflip, vflip = u[:, _HF] < self.p_hflip, u[:, _VF] < self.p_vflip
-        if self.code_behaviour:  # side fraction uniform in crop_scale: area = side², ratio 1
+        p_h, p_v = (1 / 3, 1 / 3) if self.code_behaviour else (self.p_hflip, self.p_vflip)
+        hflip, vflip = u[:, _HF] < p_h, (u[:, _HF] >= p_h) & (u[:, _HF] < p_h + p_v)
+        if self.crop_mode == "side" or self.code_behaviour:  # square, side uniform in scale
             lo, hi = self.crop_scale
             side = lo + (hi - lo) * u_area
             u_area = (side**2 - lo**2) / (hi**2 - lo**2) if hi > lo else torch.zeros_like(side)
             scale, ratio = (lo**2, hi**2), (1.0, 1.0)
-            hflip, vflip = u[:, _HF] < 1 / 3, (u[:, _HF] >= 1 / 3) & (u[:, _HF] < 2 / 3)
         boxes = sample_crop_boxes(u_area, u[:, _R:_R + ATTEMPTS], u[:, _X], u[:, _Y], h, w,
                                   scale, ratio)
         theta = crop_theta(boxes, h, w, hflip=hflip, vflip=vflip)

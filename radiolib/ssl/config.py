@@ -26,7 +26,8 @@ import yaml
 
 from radiolib.errors import ConfigError
 
-__all__ = ["CODE_TEMPERATURE", "DINOConfig", "SimCLRConfig", "TrainConfig", "load_config"]
+__all__ = ["CODE_TEMPERATURE", "ORIGINS", "DINOConfig", "SimCLRConfig", "TrainConfig",
+           "check_provenance", "load_config"]
 
 #: NT-Xent temperature hard-coded in Riggi et al.'s released SimCLR code (its flag is ignored).
 CODE_TEMPERATURE = 0.1
@@ -118,6 +119,12 @@ class TrainConfig:
         for f in dataclasses.fields(self):
             object.__setattr__(self, f.name, _check(f.name, getattr(self, f.name), f.metadata))
 
+    @property
+    def provenance(self) -> dict[str, dict[str, Any]]:
+        """Where each value of the YAML file came from (its ``provenance:`` block; see
+        :func:`check_provenance`); empty for a config built in code or from a checkpoint."""
+        return dict(self.__dict__.get("_provenance", {}))
+
     @classmethod
     def keys(cls) -> list[str]:
         """Return the valid keys, sorted."""
@@ -130,6 +137,7 @@ class TrainConfig:
             raise ConfigError(f"{source}: expected a mapping of keys to values, got "
                               f"{type(data).__name__}")
         data = dict(data)
+        provenance = check_provenance(data.pop("provenance", {}), source)
         method = data.pop("method", cls.method)
         if method != cls.method:
             raise ConfigError(f"{source}: config key 'method' is {method!r}, expected "
@@ -138,7 +146,12 @@ class TrainConfig:
         if unknown:
             raise ConfigError(f"{source}: unknown config key(s) {', '.join(map(repr, unknown))} "
                               f"for {cls.__name__}; valid keys: {', '.join(cls.keys())}")
-        return cls(**data)
+        config = cls(**data)
+        missing = sorted(set(provenance) - set(cls.keys()))
+        if missing:
+            raise ConfigError(f"{source}: provenance names unknown key(s) {', '.join(missing)}")
+        object.__setattr__(config, "_provenance", provenance)
+        return config
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> TrainConfig:
@@ -155,7 +168,8 @@ class TrainConfig:
 
     def replace(self, **changes: Any) -> TrainConfig:
         """Return a copy with ``changes`` applied and validated (unknown keys: ConfigError)."""
-        return type(self).from_dict({**self.to_dict(), **changes}, source="replace()")
+        return type(self).from_dict({**self.to_dict(), **changes, "provenance": self.provenance},
+                                    source="replace()")
 
     def diff(self, other: TrainConfig) -> dict[str, tuple[Any, Any]]:
         """``{key: (self value, other value)}`` for keys that differ."""
@@ -180,12 +194,13 @@ class SimCLRConfig(TrainConfig):
     proj_hidden_dim: int = _f(256, "int", lo=1)
     proj_out_dim: int = _f(128, "int", lo=1)
     temperature: float = _f(0.1, "float", positive=True)
+    lr: float = _f(0.1, "float", positive=True)
     min_lr: float = _f(1e-6, "float", lo=0)
-    batch_size: int = _f(32, "int", lo=1)
+    batch_size: int = _f(128, "int", lo=1)
     scaling: str = _f("riggi3", "str", choices=("riggi3",))
     crop_scale: tuple[float, float] = _f((0.8, 1.0), "pair", lo=0, hi=1)
-    p_hflip: float = _f(0.5, "float", lo=0, hi=1)
-    p_vflip: float = _f(0.5, "float", lo=0, hi=1)
+    p_hflip: float = _f(0.33, "float", lo=0, hi=1)
+    p_vflip: float = _f(0.33, "float", lo=0, hi=1)
     p_rot90: float = _f(0.5, "float", lo=0, hi=1)
     brightness: float = _f(0.8, "float", lo=0)
     contrast: float = _f(0.8, "float", lo=0)
@@ -209,6 +224,8 @@ class SimCLRConfig(TrainConfig):
 class DINOConfig(TrainConfig):
     """DINO of Lastufka et al. 2024 on single-channel MGCLS crops (ResNet50 or ViT-S/8).
 
+    The defaults are the ResNet50 recipe (``configs/dino_resnet50.yaml``; the ViT-S/8 file
+    changes the optimiser, lr, weight decay, epochs, batch and local scale).
     ``lr`` is for a global batch of 256 and scaled linearly (as the DINO code);
     ``local_scale`` None means Table 2's by backbone: 0.05-0.14 (ResNet), 0.05-0.4 (ViT).
     ``code_behaviour`` switches :class:`radiolib.augment.DINOAugment` to the released code.
@@ -216,14 +233,17 @@ class DINOConfig(TrainConfig):
 
     method: ClassVar[str] = "dino"
     name: str = _f("dino_resnet50", "str")
+    optimizer: str = _f("sgd", "str", choices=("adamw", "sgd"))
     backbone: str = _f("resnet50", "str", choices=_BACKBONES)
     in_chans: int = _f(1, "int", lo=1)
     image_size: int = _f(256, "int", lo=8)
     field_limits: str = _f("contrast_2_98", "str")
-    lr: float = _f(5e-4, "float", positive=True)
+    epochs: int = _f(425, "int", lo=1)
+    batch_size: int = _f(32, "int", lo=1)
+    lr: float = _f(0.03, "float", positive=True)
     min_lr: float = _f(1e-6, "float", lo=0)
-    weight_decay: float = _f(0.04, "float", lo=0)
-    weight_decay_end: float = _f(0.4, "float", lo=0)
+    weight_decay: float = _f(1e-4, "float", lo=0)
+    weight_decay_end: float = _f(1e-4, "float", lo=0)
     warmup_epochs: int = _f(10, "int", lo=0)
     clip_grad: float = _f(3.0, "float", lo=0)
     amp: bool = _f(True, "bool")
@@ -248,7 +268,7 @@ class DINOConfig(TrainConfig):
     rotation: bool = _f(True, "bool")
     rotation_degrees: float = _f(30.0, "float", lo=0)
     p_rotation: float = _f(0.5, "float", lo=0, hi=1)
-    autocontrast: bool = _f(True, "bool")
+    autocontrast: bool = _f(False, "bool")
     p_autocontrast: float = _f(0.5, "float", lo=0, hi=1)
     power_law: bool = _f(True, "bool")
     p_power_law: float = _f(0.5, "float", lo=0, hi=1)
@@ -275,6 +295,42 @@ class DINOConfig(TrainConfig):
 _METHODS: dict[str, type[TrainConfig]] = {"dino": DINOConfig, "simclr": SimCLRConfig}
 
 
+#: Where a config value may come from: the paper, the authors' released code, neither, or a run.
+ORIGINS = ("paper", "code", "unknown", "run")
+
+
+def check_provenance(block: Any, source: str = "config") -> dict[str, dict[str, Any]]:
+    """Validate a config's ``provenance:`` block: ``key -> {from, ref | where, note}``.
+
+    ``from`` is one of :data:`ORIGINS`. A ``paper`` value names the ``published.yaml`` row(s)
+    it equals (``ref``: one key, or a list for a [min, max] pair) or, for a value that is not
+    a number (a backbone's name), the place in the paper (``where``). The book's tables and a
+    test read this block, so a config cannot drift from the papers unseen.
+    """
+    if not isinstance(block, dict):
+        raise ConfigError(f"{source}: 'provenance' must map config keys to "
+                          "{from: paper|code|unknown|run, ref|where: ..., note: ...}")
+    out = {}
+    for key, entry in block.items():
+        if isinstance(entry, str):
+            entry = {"from": entry}
+        if not isinstance(entry, dict) or entry.get("from") not in ORIGINS:
+            raise ConfigError(f"{source}: provenance of {key!r} must say from: one of "
+                              f"{', '.join(ORIGINS)}, got {entry!r}")
+        unknown = sorted(set(entry) - {"from", "ref", "where", "note"})
+        if unknown:
+            raise ConfigError(f"{source}: provenance of {key!r} has unknown field(s) {unknown}")
+        if entry["from"] == "paper" and not (entry.get("ref") or entry.get("where")):
+            raise ConfigError(f"{source}: provenance of {key!r} is 'paper' but names no "
+                              "published.yaml row (ref) nor place in the paper (where)")
+        ref = entry.get("ref")
+        if ref is not None and not (isinstance(ref, str) or (
+                isinstance(ref, list) and all(isinstance(r, str) for r in ref))):
+            raise ConfigError(f"{source}: provenance ref of {key!r} must be a key or a list")
+        out[key] = dict(entry)
+    return out
+
+
 def _read_yaml(path: str | os.PathLike) -> Any:
     try:
         with open(path, encoding="utf-8") as f:
@@ -285,12 +341,29 @@ def _read_yaml(path: str | os.PathLike) -> Any:
         raise ConfigError(f"{os.fspath(path)}: not valid YAML ({exc})") from exc
 
 
+def _with_base(data: Any, path: str | os.PathLike, seen: tuple[str, ...] = ()) -> Any:
+    """Merge a YAML config over the file its ``base:`` key names (relative to it)."""
+    if not isinstance(data, dict) or "base" not in data:
+        return data
+    data = dict(data)
+    base_path = os.path.join(os.path.dirname(os.fspath(path)), str(data.pop("base")))
+    if os.path.abspath(base_path) in seen:
+        raise ConfigError(f"{os.fspath(path)}: 'base' files refer to each other in a loop")
+    base = _with_base(_read_yaml(base_path), base_path, (*seen, os.path.abspath(base_path)))
+    if not isinstance(base, dict):
+        raise ConfigError(f"{base_path}: a base config must be a mapping of keys to values")
+    merged = {**base, **data}
+    merged["provenance"] = {**base.get("provenance", {}), **data.get("provenance", {})}
+    return merged
+
+
 def load_config(source: str | os.PathLike | dict) -> SimCLRConfig | DINOConfig:
     """Read a config of either recipe from a YAML path or a dict (e.g. from a checkpoint).
 
-    The ``method`` key (``simclr`` or ``dino``) picks the class.
+    The ``method`` key (``simclr`` or ``dino``) picks the class. A YAML file may start from
+    another with ``base: other.yaml`` (its keys and provenance override the base's).
     """
-    data = source if isinstance(source, dict) else _read_yaml(source)
+    data = source if isinstance(source, dict) else _with_base(_read_yaml(source), source)
     where = "config" if isinstance(source, dict) else os.fspath(source)
     if not isinstance(data, dict) or data.get("method") not in _METHODS:
         got = data.get("method") if isinstance(data, dict) else data

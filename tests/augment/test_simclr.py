@@ -43,6 +43,7 @@ def test_defaults_are_riggi_table2():
     assert (aug.p_jitter, aug.p_blur, aug.p_threshold) == (0.8, 0.1, 0.5)
     assert aug.blur_sigma == (1.0, 3.0) and aug.threshold_percentile == (40.0, 60.0)
     assert aug.thresholding and "SimCLRAugment(" in repr(aug)
+    assert (aug.p_hflip, aug.p_vflip, aug.p_rot90, aug.crop_mode) == (0.33, 0.33, 0.5, "side")
 
 
 def test_views_have_input_shape_and_stay_in_unit_range(x):
@@ -139,6 +140,18 @@ def test_cuda_batch_matches_cpu(x):
     torch.testing.assert_close(gpu, cpu, atol=1e-4, rtol=0)
 
 
+def test_paper_flips_are_one_or_the_other_with_their_probabilities():
+    x = torch.rand(3000, 1, 6, 6, generator=gen(8))
+    out = SimCLRAugment(**{**OFF, "p_hflip": 0.2, "p_vflip": 0.5}).view(x, gen())
+    same = lambda y: ((out - y).abs().amax(dim=(1, 2, 3)) < 1e-5)  # noqa: E731
+    h, v, none = same(x.flip(-1)), same(x.flip(-2)), same(x)
+    assert not (h & v).any() and (h | v | none).all()  # Table 2: a flip h or v, never both
+    for kind, p in ((h, 0.2), (v, 0.5), (none, 0.3)):
+        assert abs(kind.float().mean() - p) < 0.035
+    with pytest.raises(ValueError, match="p_hflip \\+ p_vflip must be <= 1"):
+        SimCLRAugment(p_hflip=0.6, p_vflip=0.6)
+
+
 def test_code_behaviour_flips_one_of_three():
     x = torch.rand(1200, 1, 6, 6, generator=gen(8))
     out = SimCLRAugment(**OFF, code_behaviour=True).view(x, gen())
@@ -149,18 +162,19 @@ def test_code_behaviour_flips_one_of_three():
         assert 0.28 < kind.float().mean() < 0.39
 
 
-def test_code_behaviour_crop_is_square_with_side_fraction_in_crop_scale():
+@pytest.mark.parametrize("kwargs", [{}, {"code_behaviour": True}])
+def test_crop_is_square_with_side_fraction_in_crop_scale(kwargs):
     n = 64
     ramp = torch.linspace(0, 1, n)
     x = torch.stack([ramp.expand(n, n), ramp[:, None].expand(n, n)])[None].repeat(300, 1, 1, 1)
     args = {**OFF, "crop_scale": (0.6, 0.9), "crop_ratio": (3 / 4, 4 / 3)}
-    out = SimCLRAugment(**args, code_behaviour=True).view(x, gen())
+    out = SimCLRAugment(**args, **kwargs).view(x, gen())
     span_x = (out[:, 0, :, -1] - out[:, 0, :, 0]).abs().mean(1)  # flips keep the span
     span_y = (out[:, 1, -1] - out[:, 1, 0]).abs().mean(1)
     torch.testing.assert_close(span_x, span_y, atol=0.01, rtol=0)  # square whatever crop_ratio
     assert 0.6 - 0.03 < span_x.min() and span_x.max() < 0.9 + 0.01
     assert span_x.max() / span_x.min() > 1.35  # sides spread over 0.6-0.9
-    paper = SimCLRAugment(**args).view(x, gen())
-    ratio = (paper[:, 0, :, -1] - paper[:, 0, :, 0]).abs().mean(1) / \
-        (paper[:, 1, -1] - paper[:, 1, 0]).abs().mean(1)
-    assert ratio.std() > 0.05  # the paper setting varies the aspect ratio
+    area = SimCLRAugment(**args, crop_mode="area").view(x, gen())
+    ratio = (area[:, 0, :, -1] - area[:, 0, :, 0]).abs().mean(1) / \
+        (area[:, 1, -1] - area[:, 1, 0]).abs().mean(1)
+    assert ratio.std() > 0.05  # torchvision's crop varies the aspect ratio

@@ -16,25 +16,18 @@ from radiolib.results import (
     load_published,
     load_reproduced,
     report_html,
+    report_summary,
     report_table,
     status_counts,
 )
 
-ROW = {"key": "paper2024.table1.x", "paper": "Paper et al. 2024", "source": "Table 1",
-       "quantity": "x", "value": 1.5, "unit": "", "notebook": None}
-
-
-def test_published_yaml_is_valid():
+def test_published_table_has_every_field():
     published = load_published()
     assert published["key"].is_unique
-    assert len(published) >= 8
-    assert list(published.columns) == ["key", "paper", "source", "quantity", "value", "unit",
-                                       "notebook", "comment"]
-    for row in published.itertuples():
-        assert row.notebook is None or re.fullmatch(r"\d\d_\w+", row.notebook), row.key
-        assert row.value is None or isinstance(row.value, (int, float)), row.key
-    assert published["notebook"].isna().any()  # rows not reproduced by any notebook yet
-    assert published["value"].isna().any()     # rows without a transcribed value
+    assert len(published) >= 800  # both papers, every number (issue 10)
+    for name in ("key", "paper", "source", "quantity", "value", "uncertainty", "unit", "kind",
+                 "compare", "notebook", "claim"):
+        assert name in published.columns
 
 
 def test_seeded_dataset_values():
@@ -46,31 +39,31 @@ def test_seeded_dataset_values():
     assert isinstance(values["griese2022.rgd.n_total"], int)  # ints stay ints
 
 
-@pytest.mark.parametrize("rows, match", [
-    ([ROW, ROW], "duplicate key 'paper2024.table1.x'"),
-    ([{k: v for k, v in ROW.items() if k != "unit"}], r"missing fields \['unit'\]"),
-    ([{**ROW, "colour": "red"}], r"unknown fields \['colour'\]"),
-    ([{**ROW, "value": "1.5"}], "'value' must be a number or null"),
-    ([{**ROW, "key": "nodots"}], "must look like"),
-    ([{**ROW, "paper": ""}], "'paper' must be a non-empty string"),
-    ({"key": "x"}, "expected a YAML list"),
-])
-def test_published_validation(tmp_path, rows, match):
+def test_published_validation_is_enforced_on_load(tmp_path):
     path = tmp_path / "published.yaml"
-    path.write_text(yaml.safe_dump(rows))
-    with pytest.raises(ConfigError, match=match):
+    path.write_text(yaml.safe_dump([{"key": "x"}]))
+    with pytest.raises(ConfigError, match="must look like|missing fields"):
         load_published(path)
 
 
 def test_record_writes_json(tmp_path):
     store = ResultsStore(tmp_path / "res", "smoke", "01_data_and_scaling")
-    store.record("griese2022.rgd.n_train", np.int64(1758))
-    store.record("extra.rgd.mean_flux", np.float32(0.25), note="smoke")
+    store.record("griese2022.rgd.n_train", np.int64(1758), evidence="like-for-like")
+    store.record("extra.rgd.mean_flux", np.float32(0.25), note="smoke", uncertainty=0.5)
     saved = json.loads((tmp_path / "res" / "01_data_and_scaling.json").read_text())
     assert saved["profile"] == "smoke" and saved["notebook"] == "01_data_and_scaling"
-    assert saved["results"]["griese2022.rgd.n_train"] == {"value": 1758, "note": None}
-    assert saved["results"]["extra.rgd.mean_flux"] == {"value": 0.25, "note": "smoke"}
+    assert saved["results"]["griese2022.rgd.n_train"] == {
+        "value": 1758, "note": None, "evidence": "like-for-like"}
+    assert saved["results"]["extra.rgd.mean_flux"] == {
+        "value": 0.25, "note": "smoke", "evidence": "analogue", "uncertainty": 0.5}
     assert [p.name for p in (tmp_path / "res").iterdir()] == ["01_data_and_scaling.json"]
+
+
+@pytest.mark.parametrize("kwargs", [dict(evidence="vibes"), dict(uncertainty=-1.0),
+                                    dict(uncertainty="wide")])
+def test_record_rejects_bad_evidence_and_uncertainty(tmp_path, kwargs):
+    with pytest.raises(ValueError):
+        ResultsStore(tmp_path, "smoke", "01_x").record("extra.v", 1.0, **kwargs)
 
 
 def test_unknown_key_suggests_close_matches(tmp_path):
@@ -96,41 +89,71 @@ def test_store_keeps_records_of_same_profile(tmp_path):
 
 def test_report_lists_every_published_row(tmp_path):
     table = report_table(tmp_path / "missing")
-    assert list(table.columns) == ["paper", "source", "quantity", "published", "reproduced",
-                                   "unit", "status", "note"]
+    assert list(table.columns) == [
+        "paper", "section", "source", "quantity", "kind", "published", "uncertainty",
+        "reproduced", "reproduced_uncertainty", "unit", "profile", "evidence", "difference",
+        "verdict", "note"]
     assert list(table.index) == list(load_published()["key"])
-    assert set(table["status"]) == {"not yet reproduced"}
+    values = table[table["kind"] != "claim"]
+    assert set(values["verdict"]) <= {"not yet run", "not compared (context only)"} | {
+        v for v in values["verdict"] if v.startswith("not compared (the book compares")}
+    assert set(table.loc[table["kind"] == "claim", "verdict"]) == {"claim not run"}
     assert table["reproduced"].isna().all()
 
 
-def test_report_statuses(tmp_path):
+def test_report_verdicts(tmp_path):
     store = ResultsStore(tmp_path, "smoke", "01_data_and_scaling")
-    store.record("griese2022.rgd.n_train", 1758)
-    store.record("lastufka2024.fig4.scalings", "figure")  # published only graphically (null)
-    store.record("riggi2024.table3.epochs", 5)  # published, but not transcribed yet
+    store.record("griese2022.rgd.n_train", 1758, evidence="like-for-like")
+    store.record("griese2022.rgd.n_test", 199, evidence="like-for-like")
+    store.figure("lastufka2024.fig4.scalings", "fig-lastufka-fig4")
+    store.record("lastufka2024.table4.mgcls_mse_resnet50_mgcls", 49.0, evidence="like-for-like")
+    store.record("lastufka2024.table4.mgcls_mse_vits8_mgcls", 30.0, uncertainty=1.0)
     ResultsStore(tmp_path, "smoke", "02_other").record("extra.n_tiles", 12, note="toy")
     table = report_table(tmp_path)
-    assert table.loc["griese2022.rgd.n_train", "status"] == "reproduced"
-    assert table.loc["griese2022.rgd.n_train", "published"] == 1758
-    assert table.loc["griese2022.rgd.n_train", "reproduced"] == 1758
-    assert table.loc["lastufka2024.fig4.scalings", "status"] == "no published value (figure)"
-    assert table.loc["riggi2024.table3.epochs", "status"] == "published value not transcribed yet"
-    assert table.loc["griese2022.rgd.n_test", "status"] == "not yet reproduced"
+    assert table.loc["griese2022.rgd.n_train", "verdict"] == "match"
+    assert table.loc["griese2022.rgd.n_test", "verdict"] == "mismatch"
+    assert table.loc["griese2022.rgd.n_test", "difference"] == -1
+    assert table.loc["lastufka2024.fig4.scalings", "verdict"] == "figure only (see its claims)"
+    assert table.loc["lastufka2024.table4.mgcls_mse_resnet50_mgcls", "verdict"] == \
+        "not comparable (smoke profile)"
+    row = table.loc["lastufka2024.table4.mgcls_mse_vits8_mgcls"]
+    assert row["verdict"] == "analogue (not compared)" and row["reproduced_uncertainty"] == 1.0
+    assert row["published"] == 39.98 and row["uncertainty"] == 0.05
+    assert table.loc["griese2022.rgd.n_valid", "verdict"] == "not yet run"
     extra = table.loc["extra.n_tiles"]
-    assert extra["status"] == "extra (not in the papers)" and extra["reproduced"] == 12
+    assert extra["verdict"] == "extra (not in the papers)" and extra["reproduced"] == 12
     assert extra["note"] == "toy" and extra["source"] == "02_other"
     assert len(table) == len(load_published()) + 1
 
     counts = status_counts(table)
     assert counts.loc["total", "total"] == len(table)
-    assert counts.loc["Griese et al. 2022", "reproduced"] == 1
+    assert counts.loc["Griese et al. 2022", "match"] == 1
+    summary = report_summary(table)
+    assert summary.loc["match or within tolerance", "Griese et al. 2022"] == 1
+    assert summary.loc["mismatch or outside tolerance", "all"] == 1
+    assert summary.loc["published rows", "all"] == len(load_published())
+
+
+def test_report_evaluates_claims_on_recorded_values(tmp_path):
+    claim_key = "lastufka2024.fig9.claim_dinov2_vitg14_beats_gz2_moco_mgcls"  # a < b
+    claim = load_published().set_index("key").loc[claim_key, "claim"]
+    store = ResultsStore(tmp_path, "quick", "06_x")
+    store.record(claim["a"], 20.0)
+    store.record(claim["b"], 30.0)
+    table = report_table(tmp_path)
+    assert claim["op"] == "lt" and table.loc[claim_key, "verdict"] == "claim holds"
+    assert table.loc[claim_key, "reproduced"] == -10.0  # the statistic: a - b
+    assert table.loc[claim_key, "profile"] == "quick"
+    store.record(claim["a"], 40.0)
+    assert report_table(tmp_path).loc[claim_key, "verdict"] == "claim fails"
 
 
 def test_load_reproduced(tmp_path):
     assert load_reproduced(tmp_path).empty
     ResultsStore(tmp_path, "smoke", "01_x").record("extra.a", "FRI", note="label")
     df = load_reproduced(tmp_path)
-    assert df.to_dict("records") == [{"key": "extra.a", "value": "FRI", "note": "label",
+    assert df.to_dict("records") == [{"key": "extra.a", "value": "FRI", "uncertainty": None,
+                                      "evidence": "analogue", "note": "label",
                                       "notebook": "01_x", "profile": "smoke"}]
 
 
@@ -140,13 +163,15 @@ def test_published_path_is_package_data():
 
 def test_report_html(tmp_path):
     store = ResultsStore(tmp_path, "smoke", "01_x")
-    store.record("griese2022.rgd.n_train", 1758)
-    store.record("extra.ratio", 0.123456, note="a <b> & c")
+    store.record("griese2022.rgd.n_train", 1758, evidence="like-for-like")
+    store.record("extra.ratio", 0.123456, note="a <b> & c", uncertainty=0.01)
     page = report_html(report_table(tmp_path))
-    assert page.count("<table") == len(load_published()["paper"].unique()) + 1
-    assert "<caption>Porter &amp; Scaife 2023</caption>" in page
-    assert "1758 images</td><td>1758 images</td><td>reproduced" in page
-    assert "<td>0.1235</td>" in page and "a &lt;b&gt; &amp; c" in page
+    assert page.count("<table") == 1 and page.count("<select") == 3
+    assert 'data-paper="Porter &amp; Scaife 2023"' in page
+    assert "<td>1758 images</td><td>1758 images<br><small>smoke · like-for-like</small></td>" \
+        in page
+    assert "0.1235 ± 0.01" in page and "a &lt;b&gt; &amp; c" in page
+    assert 'class="radiolib-verdict-ok">match<' in page
     assert "griese2022.rgd.n_bent_test" in page
 
 

@@ -118,7 +118,7 @@ def test_smart_hulk_continues_from_the_hulk_weights(simclr_config, images3, unin
 
 def test_resume_refuses_a_changed_recipe(simclr_config, images3, tmp_path):
     train(simclr_config, images3, out_dir=tmp_path, max_steps=1, progress=False)
-    with pytest.raises(ConfigError, match=r"lr: 0\.001 -> 0\.01"):
+    with pytest.raises(ConfigError, match=r"lr: 0\.1 -> 0\.01"):
         train(simclr_config.replace(lr=0.01), images3, out_dir=tmp_path, resume=True)
     longer = train(simclr_config.replace(epochs=3), images3, out_dir=tmp_path, resume=True,
                    max_steps=2, progress=False)  # more epochs: allowed

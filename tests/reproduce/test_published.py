@@ -1,0 +1,209 @@
+"""``radiolib.published``: the schema of published.yaml, its coverage of both papers, the
+verdict rule on hand-made cases, and configs that cannot drift from the papers."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from radiolib.errors import ConfigError
+from radiolib.published import (
+    KINDS,
+    claim_verdict,
+    published_rows,
+    section_of,
+    tolerance_of,
+    validate_rows,
+    verdict,
+)
+
+ROWS = {row["key"]: row for row in published_rows()}
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+# Every table and figure of both papers, by the papers' own numbering (issue 10): each must have
+# at least one row (a value, a figure quantity or a claim).
+RIGGI_IDS = [f"table{i}" for i in range(1, 5)] + [f"fig{i}" for i in range(1, 13)] + \
+    ["figa1", "figa2", "figa3", "figa4"]
+# Lastufka et al. number their tables through the appendices: the backbone comparison of
+# Appendix B is Table 4 (Appendix C cites Tables 5 and 6); Fig. 13 has panels a and b.
+LASTUFKA_IDS = [f"table{i}" for i in range(1, 7)] + [f"fig{i}" for i in range(1, 13)] + \
+    ["fig13a", "fig13b"]
+
+
+@pytest.mark.parametrize("paper, ids", [("riggi2024", RIGGI_IDS),
+                                        ("lastufka2024", LASTUFKA_IDS)])
+def test_every_table_and_figure_has_rows(paper, ids):
+    present = {section_of(k) for k in ROWS if k.startswith(paper + ".")}
+    missing = [i for i in ids if i not in present]
+    assert not missing, f"{paper}: no row for {missing}"
+
+
+def test_schema_of_every_row():
+    for key, row in ROWS.items():
+        assert row["kind"] in KINDS, key
+        if row["kind"] in ("figure", "claim"):
+            assert row["value"] is None, key
+        else:
+            assert isinstance(row["value"], (int, float)) and math.isfinite(row["value"]), key
+        if row.get("uncertainty") is not None:
+            assert isinstance(row["uncertainty"], (int, float)) and row["uncertainty"] >= 0, key
+        assert row["notebook"] is None or re.fullmatch(r"\d\d_\w+", row["notebook"]), key
+        if row["kind"] == "claim":
+            for ref in (row["claim"]["a"], row["claim"].get("b")):
+                assert ref is None or ROWS[ref]["kind"] in ("result", "figure", "dataset"), key
+
+
+def test_uncertainties_are_transcribed():
+    # both papers print "±" spreads (Lastufka's mean ± std over runs): some rows carry them
+    for paper in ("riggi2024", "lastufka2024"):
+        spreads = [k for k, r in ROWS.items() if k.startswith(paper)
+                   and r.get("uncertainty") is not None]
+        assert spreads or paper == "riggi2024", paper
+
+
+def _listed(value):
+    return [] if value is None else value if isinstance(value, list) else [value]
+
+
+def test_conflicts_are_mutual_and_one_is_compared():
+    pairs = [(k, o) for k, r in ROWS.items() for o in _listed(r.get("conflicts_with"))]
+    assert len(pairs) >= 8  # both papers contradict themselves a few times (issue 10)
+    for key, other in pairs:
+        assert key in _listed(ROWS[other]["conflicts_with"])
+        flags = {ROWS[key].get("compared", True), ROWS[other].get("compared", True)}
+        assert flags == {True, False}
+        dropped = key if ROWS[key].get("compared") is False else other
+        assert ROWS[dropped].get("comment"), f"{dropped}: say why it is not compared"
+
+
+ROW = {"key": "paper2024.table1.x", "paper": "Paper et al. 2024", "source": "Table 1",
+       "quantity": "x", "value": 1.5, "unit": "", "kind": "result", "compare": "tolerance",
+       "notebook": None}
+CLAIM = {**ROW, "key": "paper2024.fig1.claim", "value": None, "kind": "claim",
+         "compare": "claim", "claim": {"text": "x beats y", "a": "paper2024.table1.x",
+                                       "op": "gt", "b": "paper2024.table1.x"}}
+
+
+@pytest.mark.parametrize("rows, match", [
+    ([ROW, ROW], "duplicate key 'paper2024.table1.x'"),
+    ([{k: v for k, v in ROW.items() if k != "unit"}], r"missing fields \['unit'\]"),
+    ([{**ROW, "colour": "red"}], r"unknown fields \['colour'\]"),
+    ([{**ROW, "value": "1.5"}], "'value' must be a finite number"),
+    ([{**ROW, "value": None}], "'value' must be a finite number"),
+    ([{**ROW, "uncertainty": -1}], "'uncertainty' must be a number >= 0"),
+    ([{**ROW, "kind": "guess"}], "'kind' must be one of"),
+    ([{**ROW, "kind": "figure", "value": None}], "exactly on figure/claim rows"),
+    ([{**ROW, "key": "nodots"}], "must look like"),
+    ([{**ROW, "paper": ""}], "'paper' must be a non-empty string"),
+    ([ROW, {**CLAIM, "claim": {**CLAIM["claim"], "b": "paper2024.table9.y"}}],
+     "refers to 'paper2024.table9.y'"),
+    ([ROW, {**CLAIM, "claim": {**CLAIM["claim"], "op": "diff_in"}}], "needs range"),
+    ([ROW, {**CLAIM, "claim": {**CLAIM["claim"], "op": "bigger"}}], "claim op 'bigger'"),
+    ([{**ROW, "conflicts_with": "paper2024.table1.y"}], "must name a row that names this"),
+    ([{**ROW, "conflicts_with": "paper2024.table1.y"},
+      {**ROW, "key": "paper2024.table1.y", "conflicts_with": "paper2024.table1.x"}],
+     "exactly one has 'compared: false'"),
+    ({"key": "x"}, "expected a YAML list"),
+])
+def test_schema_errors_name_the_row(tmp_path, rows, match):
+    path = tmp_path / "published.yaml"
+    path.write_text(yaml.safe_dump(rows))
+    with pytest.raises(ConfigError, match=match):
+        published_rows(path)
+
+
+def test_valid_claim_and_conflict_pass():
+    rows = [ROW, CLAIM, {**ROW, "key": "paper2024.sec2.x", "conflicts_with": ROW["key"],
+                         "compared": False, "comment": "the table is later"}]
+    rows[0] = {**ROW, "conflicts_with": "paper2024.sec2.x"}
+    assert len(validate_rows(rows)) == 3
+
+
+# --- the verdict rule on small hand-made cases ---------------------------------------------
+COUNT = {**ROW, "kind": "dataset", "compare": "exact", "value": 1758}
+METRIC = {**ROW, "value": 80.0, "uncertainty": 2.0}
+LFL = {"evidence": "like-for-like"}
+
+
+@pytest.mark.parametrize("row, record, profile, expected", [
+    (COUNT, {"value": 1758, **LFL}, "quick", "match"),           # a count is exact at any profile
+    (COUNT, {"value": 1757, **LFL}, "smoke", "mismatch"),
+    (METRIC, {"value": 81.9, **LFL}, "paper", "within tolerance"),  # |1.9| <= max(2, 4)
+    (METRIC, {"value": 84.1, **LFL}, "paper", "outside tolerance"),  # 4.1 > max(2, 0.05 * 80)
+    (METRIC, {"value": 84.1, "uncertainty": 4.0, **LFL}, "paper", "within tolerance"),
+    ({**METRIC, "uncertainty": None, "tolerance": 0.01}, {"value": 81.0, **LFL}, "paper",
+     "outside tolerance"),
+    (METRIC, {"value": 80.0, "evidence": "analogue"}, "paper", "analogue (not compared)"),
+    (METRIC, {"value": 80.0}, "paper", "analogue (not compared)"),  # analogue unless said
+    (METRIC, {"value": 80.0, **LFL}, "quick", "not comparable (quick profile)"),
+    (METRIC, {"value": 80.0, "evidence": "released-weights"}, "paper", "within tolerance"),
+    (METRIC, None, None, "not yet run"),
+    ({**ROW, "kind": "figure", "compare": "figure", "value": None}, {"value": "figure"},
+     "smoke", "figure only (see its claims)"),
+])
+def test_verdict_rule(row, record, profile, expected):
+    assert verdict(row, record, profile) == expected
+
+
+def test_tolerance_combines_uncertainties_in_quadrature():
+    assert tolerance_of(METRIC, 1.5) == pytest.approx(max(2.5, 4.0))
+    assert tolerance_of({**METRIC, "value": 10.0}, 1.5) == pytest.approx(2.5)
+
+
+def _rec(value, spread=None):
+    return {"value": value, "uncertainty": spread}
+
+
+@pytest.mark.parametrize("claim, records, expected", [
+    ({"a": "a", "op": "gt", "b": "b"}, {"a": _rec(0.9), "b": _rec(0.8)}, "holds"),
+    ({"a": "a", "op": "gt", "b": "b"}, {"a": _rec(0.7), "b": _rec(0.8)}, "fails"),
+    ({"a": "a", "op": "gt", "b": "b"}, {"a": _rec(0.8), "b": _rec(0.8)}, "fails"),
+    ({"a": "a", "op": "gt", "b": "b"}, {"a": _rec(0.85, 0.05), "b": _rec(0.8, 0.05)},
+     "inconclusive"),  # the difference's interval straddles 0
+    ({"a": "a", "op": "lt", "b": "b"}, {"a": _rec(0.1), "b": _rec(0.3)}, "holds"),
+    ({"a": "a", "op": "diff_in", "b": "b", "range": [7, 12]},
+     {"a": _rec(90.0), "b": _rec(80.0)}, "holds"),
+    ({"a": "a", "op": "diff_in", "b": "b", "range": [7, 12]},
+     {"a": _rec(82.0), "b": _rec(80.0)}, "fails"),
+    ({"a": "a", "op": "ratio_in", "b": "b", "range": [1.5, 3]},
+     {"a": _rec(4.0), "b": _rec(2.0)}, "holds"),
+    ({"a": "a", "op": "in", "range": [0.05, 0.1]}, {"a": _rec(0.07)}, "holds"),
+    ({"a": "a", "op": "gt", "b": "b"}, {"a": _rec(0.9)}, "not run"),
+    ({"a": "a", "op": "in", "range": [0, 1]}, {}, "not run"),
+])
+def test_claim_verdicts(claim, records, expected):
+    assert claim_verdict({"text": "t", **claim}, records)[0] == expected
+
+
+# --- configs cannot drift from the papers ---------------------------------------------------
+@pytest.mark.parametrize("name", ["simclr_riggi", "dino_resnet50", "dino_vits8"])
+def test_paper_values_of_configs_equal_published_rows(name):
+    from radiolib.ssl import load_config
+
+    config = load_config(CONFIGS / f"{name}.yaml")
+    values = config.to_dict()
+    provenance = config.provenance
+    assert set(values) - {"method"} <= set(provenance), "every key says where it comes from"
+    n_checked = 0
+    for key, entry in provenance.items():
+        if entry["from"] != "paper":
+            continue
+        ref = entry.get("ref")
+        if ref is None:  # a name (backbone, optimiser), located in the paper instead
+            assert not isinstance(values[key], (int, float)) or isinstance(values[key], bool), \
+                f"{name}.{key}: a numeric paper value needs a published row (ref)"
+            continue
+        refs = ref if isinstance(ref, list) else [ref]
+        got = values[key] if isinstance(values[key], list) else [values[key]]
+        assert len(refs) == len(got), f"{name}.{key}"
+        for r, v in zip(refs, got):
+            assert r in ROWS, f"{name}.{key}: {r} is not in published.yaml"
+            assert ROWS[r]["kind"] == "setting", r
+            assert v == pytest.approx(ROWS[r]["value"]), f"{name}.{key} = {v} but {r} says " \
+                f"{ROWS[r]['value']}"
+            n_checked += 1
+    assert n_checked >= 5
