@@ -15,7 +15,7 @@ ifeq ($(origin RADIOLIB_MIRROR), undefined)
   endif
 endif
 
-.PHONY: book test env browser-deps lint bench clean
+.PHONY: book test env browser-deps lint bench clean repository-url
 
 env: $(VENV)/.installed
 
@@ -49,3 +49,8 @@ bench: env
 
 clean:
 	rm -rf book/_build book/notebooks book/_results book/_failed
+
+# Copy book/_config.yml's repository.url into the notebooks' Colab cells and book/running.md.
+repository-url: env
+	$(BIN)/python -c "from radiolib.reproduce import sync_repository_url; \
+	  print(*sync_repository_url(), sep='\n')"

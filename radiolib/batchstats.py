@@ -23,7 +23,8 @@ _RESIZE_BLOCK = 1 << 24  # input values converted to float32 at a time by resize
 def resize(x: np.ndarray, size: int, *, antialias: bool = False) -> np.ndarray:
     """Bilinearly resize the last two axes of ``x`` (..., H, W) to (size, size), float32.
 
-    Half-pixel centres, no anti-aliasing by default: the ``order=1`` resize of Riggi et al. [0].
+    Half-pixel centres, no anti-aliasing by default: the ``order=1`` resize used for Riggi et
+    al.'s [0] input (the paper says only that each channel is resized to 224).
     Other dtypes (e.g. 8-bit images) are converted a block of images at a time, so a large
     stack is never held as float32 at its input size.
     """

@@ -198,12 +198,12 @@ def published_rows(path: str | os.PathLike | None = None) -> list[dict]:
 
 
 def section_of(key: str) -> str:
-    """The table, figure or section part of a key: ``"riggi2024.table3.lr"`` -> ``"table3"``."""
+    """Return the table, figure or section part of a key (``riggi2024.table3.lr``: ``table3``)."""
     return key.split(".")[1]
 
 
 def tolerance_of(row: dict, uncertainty: float | None = None) -> float:
-    """The largest difference a ``tolerance`` row accepts (see :data:`VERDICT_RULE`)."""
+    """Return the largest difference a ``tolerance`` row accepts (see :data:`VERDICT_RULE`)."""
     spread = math.hypot(row.get("uncertainty") or 0.0, uncertainty or 0.0)
     rel = row.get("tolerance")
     rel = REL_TOLERANCE if rel is None else rel

@@ -28,6 +28,7 @@ from unittest.mock import patch
 import yaml
 
 from radiolib.errors import ConfigError, NotebookError
+from radiolib.io import atomic_path
 
 __all__ = [
     "BOOK_DIR",
@@ -38,7 +39,9 @@ __all__ = [
     "list_notebooks",
     "list_profiles",
     "load_profile",
+    "repository_url",
     "reproduce",
+    "sync_repository_url",
 ]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -319,3 +322,53 @@ def reproduce(profile: str = "quick", only: Iterable[str] | None = None, force: 
             print(f"{name:40s} ran ({time.perf_counter() - start:.1f} s)", flush=True)
             done[name] = "ran"
     return done
+
+
+_COLAB_URL = re.compile(r'(url = "git\+)[^"]*(")')
+_DOC_URLS = re.compile(r"(git clone |git\+)https?://[^\s\"]+?(?=[\s\"]|$)")
+
+
+def repository_url(book_dir: str | os.PathLike | None = None) -> str:
+    """Return the book's repository address: ``repository.url`` of ``book/_config.yml``.
+
+    The one place it is set; :func:`sync_repository_url` copies it to the notebooks' Colab
+    install cells and to ``book/running.md`` (a test checks they agree).
+    """
+    config = Path(book_dir or BOOK_DIR) / "_config.yml"
+    url = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("repository", {})
+    if not isinstance(url, dict) or not isinstance(url.get("url"), str):
+        raise ConfigError(f"{config}: set repository.url to where this repository is published")
+    return url["url"].rstrip("/")
+
+
+def sync_repository_url(book_dir: str | os.PathLike | None = None,
+                        notebooks_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Write :func:`repository_url` into every copy of it; return the files changed.
+
+    Copies: the ``url = "git+..."`` line of each notebook's Colab install cell, and the
+    ``git clone`` / ``git+`` commands of ``book/running.md``. Each file is rewritten
+    atomically, and only when it changes (``make repository-url`` calls this).
+    """
+    url = repository_url(book_dir)
+    changed = []
+    for path in sorted(Path(notebooks_dir or NOTEBOOKS_DIR).glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        for cell in nb["cells"]:
+            source = "".join(cell["source"])
+            if "google.colab" in source:
+                cell["source"] = _COLAB_URL.sub(rf"\g<1>{url}\g<2>", source).splitlines(
+                    keepends=True)
+        text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+        if text != path.read_text(encoding="utf-8"):
+            with atomic_path(path) as tmp:
+                tmp.write_text(text, encoding="utf-8")
+            changed.append(path)
+    running = Path(book_dir or BOOK_DIR) / "running.md"
+    text = running.read_text(encoding="utf-8")
+    new = _DOC_URLS.sub(lambda m: m.group(1) + url, text)
+    if new != text:
+        with atomic_path(running) as tmp:
+            tmp.write_text(new, encoding="utf-8")
+        changed.append(running)
+    return changed
+

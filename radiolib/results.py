@@ -181,6 +181,12 @@ class ResultsStore:
         self.results[key] = entry
         self.save()
 
+    def record_many(self, values: dict[str, float | int | str], *, note: str | None = None,
+                    evidence: str = "analogue") -> None:
+        """Record several values with one note and kind of evidence."""
+        for key, value in values.items():
+            self.record(key, value, note=note, evidence=evidence)
+
     def figure(self, key: str, label: str) -> None:
         """Record that this notebook redraws a published figure, as the figure's cell ``label``."""
         self.record(key, FIGURE, note=label)
@@ -259,12 +265,17 @@ def report_table(results_dir: str | os.PathLike) -> pd.DataFrame:
         Indexed by ``key``; columns ``paper, section, source, quantity, kind, published,
         uncertainty, reproduced, reproduced_uncertainty, unit, profile, evidence, difference,
         verdict, note``. The verdict follows :data:`radiolib.published.VERDICT_RULE`; a claim
-        row's ``reproduced`` is its statistic (e.g. the difference it tests).
+        row's ``reproduced`` is its statistic (e.g. the difference it tests) on our values,
+        its ``published`` the same statistic on the paper's own numbers where the paper prints
+        them (the note says whether the claim holds there too).
     """
     reproduced = load_reproduced(results_dir).set_index("key")
     records = {key: {k: _none(v) for k, v in rec.items()} for key, rec in reproduced.iterrows()}
     rows = []
-    for row in published_rows():
+    published = published_rows()
+    paper_values = {r["key"]: {"value": r["value"], "uncertainty": r.get("uncertainty")}
+                    for r in published if r["value"] is not None}
+    for row in published:
         rec = records.get(row["key"])
         out = {"key": row["key"], "paper": row["paper"], "section": section_of(row["key"]),
                "source": row["source"], "quantity": row["quantity"], "kind": row["kind"],
@@ -275,10 +286,13 @@ def report_table(results_dir: str | os.PathLike) -> pd.DataFrame:
         if row["kind"] == "claim":
             claim = row["claim"]
             state, stat = claim_verdict(claim, records)
+            on_paper, paper_stat = claim_verdict(claim, paper_values)
             used = [records[k] for k in (claim["a"], claim.get("b")) if k in records]
-            out.update(verdict=f"claim {state}", reproduced=stat,
+            note = claim["text"] + ("" if on_paper == "not run" else
+                                    f" [on the paper's own numbers: {on_paper}]")
+            out.update(verdict=f"claim {state}", reproduced=stat, published=paper_stat,
                        profile=", ".join(sorted({r["profile"] for r in used})) or None,
-                       note=claim["text"])
+                       note=note)
         else:
             if rec is not None:
                 out.update(reproduced=rec["value"], reproduced_uncertainty=rec["uncertainty"],

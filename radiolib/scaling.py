@@ -187,7 +187,8 @@ class MinMax(Interval):
 class Percentile(Interval):
     """Limits at the ``lower`` and ``upper`` percentiles (contrast stretch; 2-98 default).
 
-    Lastufka et al. [1] also use 2-99.9 to keep bright cores. Equivalent to astropy's
+    Lastufka et al. [1] use 2-98 for MGCLS and 2-99.9 for MIGHTEE, whose images hold a few
+    spurious bright pixels (Sect. 2.4). Equivalent to astropy's
     ``AsymmetricPercentileInterval``.
     """
 

@@ -9,8 +9,10 @@ one). Then, per crop:
 
 * Gaussian blur, sigma ``blur_sigma``, probability ``p_blur`` = (first global, second global,
   locals) = (1.0, 0.1, 0.5) as in DINO [1];
-* on local crops (as in the released code): random autocontrast (``p_autocontrast`` 0.5) and
-  random power-law scaling (``p_power_law`` 0.5, exponent log-uniform in ``power_range``).
+* on local crops only (as the released code; the paper applies its extra augmentations to all
+  views): random power-law scaling (``p_power_law`` 0.5, exponent log-uniform in
+  ``power_range``) and random autocontrast (``p_autocontrast`` 0.5), which the paper tried but
+  did not keep (Sect. 3.1.1; off in the configs).
 
 Rotation, autocontrast and power law are switchable for the ablation of [0].
 
@@ -19,8 +21,9 @@ differs from the paper: no flips; the "power law" is a linear rescale of the cro
 (``PowerlawTransform`` receives ``powerlaw=True``, i.e. the power 1); blur, autocontrast and the
 rescale act on the full image *before* cropping, which we reproduce by blurring the crop with
 sigma scaled by the crop's zoom and a 3-pixel kernel, and by taking the autocontrast / rescale
-limits from the full image; crops are not clipped to [0, 1]. Exponents for the paper's power law
-are not given in our sources: ``power_range`` defaults to (0.5, 2).
+limits from the full image; crops are not clipped to [0, 1]. The paper's power law divides by the
+maximum and raises to a power (Sect. 2.4); the exponent is not legible in our copy of the text,
+so ``power_range`` (0.5, 2) is our choice.
 
 - [0] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
 - [1] Caron et al. 2021, DINO, https://arxiv.org/abs/2104.14294
@@ -139,7 +142,7 @@ class DINOAugment:
 
     @classmethod
     def for_backbone(cls, name: str, **kwargs) -> DINOAugment:
-        """Lastufka et al.'s Table 2 local crop scale: 0.05-0.14 for ResNet, 0.05-0.4 for ViT."""
+        """Lastufka et al.'s local crop scale (Sect. 3.1.1): 0.05-0.14 (ResNet), 0.05-0.4 (ViT)."""
         kwargs.setdefault("local_scale", (0.05, 0.14) if name.startswith("resnet")
                           else (0.05, 0.4))
         return cls(**kwargs)

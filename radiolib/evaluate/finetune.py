@@ -1,11 +1,12 @@
 """Fine-tuning the last blocks of a pre-trained backbone with a linear classifier.
 
-Lastufka et al. [0] (their Table 6) unfreeze the last N layers of their DINO backbones and train
-them with a linear head on labelled radio galaxies; N = 0 is a linear layer trained on frozen
-features. The backbone is split into its blocks, input to output (:func:`backbone_blocks`: a
-ResNet's stem and four stages, a ViT's patch embedding, encoder layers and final norm); the
-last ``n_blocks`` are trained, the others stay frozen in evaluation mode (their BatchNorm
-statistics do not move).
+Lastufka et al. [0] fine-tune all layers of their backbones on the four classes of the
+RadioGalaxyDataset (Sect. 4.3) and, on MiraBest, unfreeze the last 0 to 9 layers of their ResNets
+under a two-layer head, embedding -> 512 -> classes (Appendix C.1, Table 5). Here the head is a
+single linear layer, so N = 0 is a linear probe on frozen features. The backbone is split into
+its blocks, input to output (:func:`backbone_blocks`: a ResNet's stem and four stages, a ViT's
+patch embedding, encoder layers and final norm); the last ``n_blocks`` are trained, the others
+stay frozen in evaluation mode (their BatchNorm statistics do not move).
 The head is a linear layer on features standardised by a parameter-free BatchNorm (whose
 statistics are recomputed on the training images once training ends). Training is
 seeded (head initialisation, batch order, augmentation), with random flips and quarter turns as

@@ -1,9 +1,10 @@
 """Probe scores against the number of labelled examples per class (a label-count curve).
 
-Lastufka et al. [0] show how few labels frozen self-supervised features need: the same probe
-trained on ``n`` examples per class, for growing ``n``, each drawn again ``n_repeats`` times
-(the spread over draws is what a small label set costs). Riggi et al. [1] do the same with a
-fraction of the labelled set.
+Lastufka et al. [0] (Appendix C.2, Table 6) retrain their MiraBest classifier with 36 to 729
+labels in total; Riggi et al. [1] (Sect. 3.3) fine-tune the whole network on shrinking fractions
+of their labelled set, against a model trained from scratch. Here the frozen-feature probe is
+refitted on ``n`` examples per class, for growing ``n``, each size drawn again ``n_repeats``
+times (the spread over draws is what a small label set costs).
 
 - [0] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
 - [1] Riggi et al. 2024, PASA, arXiv:2404.18462

@@ -7,8 +7,8 @@
 * :func:`count_regression_mse` is Lastufka et al.'s [0] source-count probe: PCA to 100
   components, one linear layer on the frozen features, test MSE. The layer is fitted as a
   ridge regression whose penalty is chosen by leave-one-out error on the training split: the
-  paper trains it by gradient descent with weight decay; plain least squares on 100
-  components of a few hundred crops fits noise and loses to predicting the mean.
+  paper trains its layer for 100 epochs (Sect. 4) and names no regularisation; plain least
+  squares on 100 components of a few hundred crops fits noise and loses to predicting the mean.
 * :func:`linear_probe` (logistic regression on standardised features) and :func:`knn_probe`
   (cosine k nearest neighbours) score a label, e.g. Riggi et al.'s [1] frame labels.
 

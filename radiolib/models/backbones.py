@@ -3,7 +3,8 @@
 * ``resnet18`` (Riggi et al. [0], 512-d) and ``resnet50`` (Lastufka et al. [1], 2048-d):
   torchvision ResNets, ``fc`` replaced by ``Identity`` (the pooled features), first convolution
   rebuilt for 1-channel input as in the released DINO code;
-* ``vit_s8`` (ViT-S/8, 384-d) and ``vit_b16`` (ViT-B/16, 768-d) of [1]: torchvision's
+* ``vit_s8`` (ViT-S/8, 384-d) of [1] and ``vit_b16`` (ViT-B/16, 768-d), which is among the
+  released checkpoints of [1] but not in the paper: torchvision's
   :class:`~torchvision.models.VisionTransformer` returning the CLS token, for any input size
   (position embeddings interpolated as in DINO [2]).
 

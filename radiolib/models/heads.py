@@ -25,7 +25,8 @@ class SimCLRProjectionHead(nn.Module):
     hidden_dim, out_dim : int
         Sizes of the two layers (256, 128).
     batch_norm : bool
-        Batch normalisation after the first layer (SimCLR v2 style; off in [0]).
+        Batch normalisation after the first layer (SimCLR v2 style; off by default, as [0] do
+        not mention one).
 
     Shapes: (B, in_dim) -> (B, out_dim).
     """
@@ -67,13 +68,14 @@ class DINOHead(nn.Module):
     in_dim : int
         Backbone embedding size (2048 ResNet50, 384 ViT-S/8).
     hidden_dim, bottleneck_dim, out_dim : int
-        2048, 256, 65536 in [2].
+        2048, 256, 65536 in DINO [1] and the released code of [2] (the paper gives no head
+        sizes).
     nlayers : int
         Linear layers before the bottleneck output (3).
     norm_last_layer : bool
         Freeze the last layer's weight norms at 1 (more stable training).
     use_bn : bool
-        Batch norm in the MLP (off in [2]).
+        Batch norm in the MLP (off in DINO [1] and the released code of [2]).
 
     Shapes: (B, in_dim) -> (B, out_dim).
     """

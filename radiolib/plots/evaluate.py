@@ -1,7 +1,10 @@
 """Figures of the downstream notebooks: label-count curves, 2-D feature maps, attention maps.
 
-After Lastufka et al. [0]: accuracy against labelled examples per class, t-SNE maps coloured
-by class, and the CLS attention of a ViT on radio galaxies.
+Inspired by Lastufka et al. [0] (Figs. 6, 7 and 13b), adapted to labelled galaxies: accuracy
+against labelled examples per class (the paper: error against the total number of MiraBest
+labels), t-SNE maps coloured by class (the paper: MGCLS and MIGHTEE crops coloured by data set,
+field and source count), and the head-averaged CLS attention of a ViT (the paper: single heads
+on MGCLS crops).
 
 - [0] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
 """

@@ -183,8 +183,9 @@ def source_counts(catalogue, boxes, *, snr_min: float = 5.0,
                   flux_min: float | None = None) -> np.ndarray:
     """Count sources with ``snr >= snr_min`` (and ``flux >= flux_min``) centred in each box.
 
-    This is Lastufka et al. 2024's regression target for crops; the centre is the catalogue's
-    ``(x, y)``, counted with the pixel convention of `radiolib.tiling.count_in_boxes`.
+    Our stand-in for Lastufka et al. 2024's regression target, the number of compact-catalogue
+    (PyBDSF) sources in a crop; the centre is the catalogue's ``(x, y)``, counted with the pixel
+    convention of `radiolib.tiling.count_in_boxes`.
     """
     boxes = _boxes(boxes)  # validates the shape
     keep = (_col(catalogue, "kind").astype(str) == "source") & (_col(catalogue, "snr") >= snr_min)

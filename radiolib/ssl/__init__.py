@@ -12,7 +12,12 @@ from radiolib.ssl.callbacks import count_mse_callback
 from radiolib.ssl.checkpoint import load_checkpoint, load_pretrained, save_checkpoint
 from radiolib.ssl.config import DINOConfig, SimCLRConfig, load_config
 from radiolib.ssl.data import ImageTensors, ScaledTiles, dataset_for
-from radiolib.ssl.differences import CODE_DIFFERENCES, config_table, differences_table
+from radiolib.ssl.differences import (
+                                      CODE_DIFFERENCES,
+                                      config_table,
+                                      differences_table,
+                                      paper_settings,
+)
 from radiolib.ssl.dino import DINO
 from radiolib.ssl.dino_loss import DINOLoss
 from radiolib.ssl.distributed import ResumableSampler, init_distributed, run_local
@@ -25,6 +30,7 @@ __all__ = ["DINOLoss", "NTXentLoss", "cosine_schedule", "teacher_temperature", "
 __all__ += ["CODE_DIFFERENCES", "DINO", "DINOConfig", "ImageTensors", "ResumableSampler",
             "ScaledTiles", "SimCLR", "SimCLRConfig", "TrainResult", "build_method", "config_table",
             "count_mse_callback", "dataset_for", "differences_table", "init_distributed",
-            "load_checkpoint", "load_config", "load_pretrained", "run_local", "save_checkpoint",
+            "load_checkpoint", "load_config", "load_pretrained", "paper_settings", "run_local",
+            "save_checkpoint",
             "train"]
 __all__.sort()

@@ -5,10 +5,10 @@ logging), is stored inside every checkpoint (:meth:`to_dict`) and read back from
 (:func:`load_config`, ``configs/*.yaml``) with every key and value checked: an unknown key or a
 bad value raises :class:`~radiolib.errors.ConfigError` naming it (and listing the valid keys).
 
-Defaults follow the papers where our sources give the value; where they do not, the default
-is the released code's (``DINOConfig``) or our own choice, and
-:data:`radiolib.ssl.differences.SOURCES` says which. ``code_behaviour=True`` reproduces the
-released code where it differs from the paper (:data:`~radiolib.ssl.differences.CODE_DIFFERENCES`).
+Defaults follow the papers where they give the value, else the released code's; the YAML
+files say which for every key in their ``provenance:`` block (:func:`check_provenance`).
+``code_behaviour=True`` reproduces the released code where it differs from the paper
+(:data:`~radiolib.ssl.differences.CODE_DIFFERENCES`).
 
 - [0] Riggi et al. 2024, PASA, arXiv:2404.18462
 - [1] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
@@ -111,6 +111,8 @@ class TrainConfig:
     checkpoint_every: int = _f(0, "int", lo=0)
     code_behaviour: bool = _f(False, "bool")
 
+    #: True where ``lr`` is for a global batch of 256 and the method scales it (DINO).
+    lr_per_256: ClassVar[bool] = False
     #: Keys that may change between a checkpoint and ``--resume`` (not the training maths).
     RESUMABLE: ClassVar[frozenset[str]] = frozenset(
         {"name", "epochs", "num_workers", "log_every", "eval_every", "checkpoint_every"})
@@ -121,8 +123,10 @@ class TrainConfig:
 
     @property
     def provenance(self) -> dict[str, dict[str, Any]]:
-        """Where each value of the YAML file came from (its ``provenance:`` block; see
-        :func:`check_provenance`); empty for a config built in code or from a checkpoint."""
+        """Return where each value of the YAML file came from (its ``provenance:`` block).
+
+        See :func:`check_provenance`; empty for a config built in code or from a checkpoint.
+        """
         return dict(self.__dict__.get("_provenance", {}))
 
     @classmethod
@@ -170,6 +174,16 @@ class TrainConfig:
         """Return a copy with ``changes`` applied and validated (unknown keys: ConfigError)."""
         return type(self).from_dict({**self.to_dict(), **changes, "provenance": self.provenance},
                                     source="replace()")
+
+    def at_batch(self, batch_size: int) -> TrainConfig:
+        """Return the recipe at another batch size per process, lr scaled linearly with it.
+
+        Goyal et al.'s rule, which DINO's code applies itself: the rule the smaller profiles
+        use, so that they keep the papers' learning rate per example.
+        """
+        if self.lr_per_256:  # DINO: lr is given for a global batch of 256 and scaled in training
+            return self.replace(batch_size=batch_size)
+        return self.replace(batch_size=batch_size, lr=self.lr * batch_size / self.batch_size)
 
     def diff(self, other: TrainConfig) -> dict[str, tuple[Any, Any]]:
         """``{key: (self value, other value)}`` for keys that differ."""
@@ -227,11 +241,12 @@ class DINOConfig(TrainConfig):
     The defaults are the ResNet50 recipe (``configs/dino_resnet50.yaml``; the ViT-S/8 file
     changes the optimiser, lr, weight decay, epochs, batch and local scale).
     ``lr`` is for a global batch of 256 and scaled linearly (as the DINO code);
-    ``local_scale`` None means Table 2's by backbone: 0.05-0.14 (ResNet), 0.05-0.4 (ViT).
+    ``local_scale`` None means Sect. 3.1.1's by backbone: 0.05-0.14 (ResNet), 0.05-0.4 (ViT).
     ``code_behaviour`` switches :class:`radiolib.augment.DINOAugment` to the released code.
     """
 
     method: ClassVar[str] = "dino"
+    lr_per_256: ClassVar[bool] = True
     name: str = _f("dino_resnet50", "str")
     optimizer: str = _f("sgd", "str", choices=("adamw", "sgd"))
     backbone: str = _f("resnet50", "str", choices=_BACKBONES)

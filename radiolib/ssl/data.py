@@ -4,7 +4,7 @@
   3-channel stack sigma-clip 5/30, zscale 0.25, zscale 0.4 (:func:`radiolib.scaling.riggi3`),
   resized to ``size`` -> (3, size, size);
 * ``"field"`` (DINO, Lastufka et al. [1]): each tile is scaled with the limits of its *whole
-  field* stored in the TileSet (``field_limits``, e.g. the 2-99.9 percentile contrast), then
+  field* stored in the TileSet (``field_limits``, e.g. the 2-98 percentile contrast of MGCLS), then
   resized to ``size`` -> (1, size, size).
 
 The adapters hold no randomness (augmentation happens on the batch, in the training step), so

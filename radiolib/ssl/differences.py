@@ -18,7 +18,7 @@ import pandas as pd
 
 from radiolib.published import published_rows
 
-__all__ = ["CODE_DIFFERENCES", "GROUPS", "config_table", "differences_table"]
+__all__ = ["CODE_DIFFERENCES", "GROUPS", "config_table", "differences_table", "paper_settings"]
 
 _ORDER = ("model", "data", "augmentation", "loss", "optimisation", "run", "other")
 #: The book's table each config key belongs to (layout only; provenance is in the YAML files).
@@ -251,6 +251,26 @@ def config_table(config, groups: tuple[str, ...] | None = None) -> pd.DataFrame:
     if groups is not None:
         table = table[table["group"].isin(groups)].reset_index(drop=True)
     return table
+
+
+def paper_settings(config) -> dict[str, float]:
+    """Return the run's value of every setting its config takes from a paper, by published key.
+
+    Keyed by the ``published.yaml`` row each value equals in the file (a pair gives two rows):
+    what a notebook records, so that the report compares the settings actually run with the
+    papers'.
+    """
+    values = config.to_dict()
+    out = {}
+    for key, entry in config.provenance.items():
+        refs = entry.get("ref")
+        if entry.get("from") != "paper" or refs is None:
+            continue
+        refs = [refs] if isinstance(refs, str) else refs
+        got = values[key] if isinstance(values[key], list) else [values[key]]
+        out.update({r: float(v) if isinstance(v, bool) else v
+                    for r, v in zip(refs, got, strict=True)})
+    return out
 
 
 def differences_table(method: str | None = None) -> pd.DataFrame:

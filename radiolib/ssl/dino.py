@@ -7,9 +7,11 @@ one size going through the backbone together (DINO's ``MultiCropWrapper``); the 
 (averaged over ranks). After the optimiser step the teacher follows the student by an EMA whose
 momentum goes from ``momentum_teacher`` (0.996) to 1 on a cosine.
 
-As the DINO code: AdamW with no weight decay on biases and norms, weight decay on a cosine
-from 0.04 to 0.4, learning rate scaled by global batch / 256, per-parameter gradient-norm
-clipping, and the last head layer frozen during the first ``freeze_last_layer`` epochs.
+As the DINO code: the config's optimiser (AdamW, or SGD with momentum 0.9 for the ResNet50
+recipe) with no weight decay on biases and norms, weight decay on a cosine from
+``weight_decay`` to ``weight_decay_end`` (constant 1e-4 for the ResNet50, 0.04 to 0.4 for the
+ViT-S/8), learning rate scaled by global batch / 256, per-parameter gradient-norm clipping, and
+the last head layer frozen during the first ``freeze_last_layer`` epochs.
 
 Across ranks the student is DistributedDataParallel (SyncBatchNorm on CUDA), so every rank
 applies the same update and the EMA keeps the teacher identical; the teacher's batch-norm

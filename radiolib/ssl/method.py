@@ -64,8 +64,10 @@ class SSLMethod(nn.Module):
         return self.config.lr
 
     def configure_optimizer(self, world_size: int = 1) -> torch.optim.Optimizer:
-        """The config's optimiser (Adam, AdamW, or SGD with momentum 0.9 as DINO's code) over
-        :meth:`param_groups`; the learning rate is set by the schedule.
+        """Build the config's optimiser over :meth:`param_groups`.
+
+        Adam, AdamW, or SGD with momentum 0.9 as DINO's code; the learning rate is set by the
+        schedule.
 
         The fused Adam(W) is used where torch has one (CPU and CUDA, float32).
         """

@@ -65,7 +65,8 @@ def teacher_temperature(epoch: int, warmup_epochs: int = 0, start: float = 0.04,
                         end: float = 0.04) -> float:
     """DINO's teacher temperature: linear from ``start`` to ``end`` over the warm-up, then ``end``.
 
-    Lastufka et al. use 0.04 throughout (no warm-up), DINO's default.
+    The released code of Lastufka et al. uses 0.04 throughout (no warm-up); the paper does not
+    give the teacher temperature.
     """
     if epoch < 0 or warmup_epochs < 0:
         raise ValueError(f"epoch and warmup_epochs must be non-negative, got {epoch}, "

@@ -31,7 +31,8 @@ from .tileset import INDEX_COLUMNS, TileSet, TileSetWriter
 __all__ = ["DEFAULT_NAN_MAX", "MODES", "tile_fields", "tile_fits"]
 
 MODES = ("banner", "hulk", "mgcls")
-#: NaN fraction above which a tile is skipped, per mode: Lastufka et al.'s crops hold no NaN.
+#: NaN fraction above which a tile is skipped, per mode; MGCLS crops with any NaN are skipped
+#: (our choice: Lastufka et al. do not discuss blank pixels).
 DEFAULT_NAN_MAX = {"banner": 0.5, "hulk": 0.5, "mgcls": 0.0}
 
 Labels = Callable[[np.ndarray], Mapping | pd.DataFrame] | Mapping | pd.DataFrame | None

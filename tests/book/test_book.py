@@ -36,8 +36,11 @@ def test_every_toc_page_has_html(built_book, book_pages):
 
 def test_launch_buttons_open_the_source_notebooks(built_book):
     page = (built_book.html / "notebooks" / "99_published_vs_reproduced.html").read_text()
-    assert ("https://mybinder.org/v2/gh/radiolib/radiolib/main?urlpath=tree/"
+    from radiolib.reproduce import repository_url
+
+    repo = repository_url().removeprefix("https://github.com/")  # e.g. OWNER/radiolib
+    assert (f"https://mybinder.org/v2/gh/{repo}/main?urlpath=tree/"
             "notebooks/99_published_vs_reproduced.ipynb") in page
-    assert ("https://colab.research.google.com/github/radiolib/radiolib/blob/main/"
+    assert (f"https://colab.research.google.com/github/{repo}/blob/main/"
             "notebooks/99_published_vs_reproduced.ipynb") in page
 

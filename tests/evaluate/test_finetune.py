@@ -1,4 +1,4 @@
-"""Fine-tuning the last blocks of a backbone with a linear head (Lastufka et al. Table 6)."""
+"""Fine-tuning the last blocks of a backbone with a linear head (cf. Lastufka et al. Table 5)."""
 
 from __future__ import annotations
 

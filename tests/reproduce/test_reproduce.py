@@ -212,3 +212,30 @@ def test_source_notebooks_have_no_outputs():
         for cell in nb.cells:
             if cell.cell_type == "code":
                 assert not cell.outputs and cell.execution_count is None, name
+
+
+def test_repository_url_is_set_in_one_place_and_copied_everywhere(tmp_path):
+    import shutil
+
+    from radiolib.reproduce import BOOK_DIR, NOTEBOOKS_DIR, repository_url, sync_repository_url
+
+    url = repository_url()
+    for path in NOTEBOOKS_DIR.glob("*.ipynb"):  # every Colab install cell uses the setting
+        text = path.read_text(encoding="utf-8")
+        if "google.colab" in text:
+            assert f'url = \\"git+{url}\\"' in text, path.name
+    running = (BOOK_DIR / "running.md").read_text(encoding="utf-8")
+    assert f"git clone {url}" in running and f"git+{url}" in running
+    assert sync_repository_url(book_dir=BOOK_DIR, notebooks_dir=NOTEBOOKS_DIR) == []  # in sync
+
+    book, notebooks = tmp_path / "book", tmp_path / "notebooks"
+    shutil.copytree(BOOK_DIR, book, ignore=shutil.ignore_patterns("_build", "notebooks",
+                                                                  "_results", "_work"))
+    shutil.copytree(NOTEBOOKS_DIR, notebooks)
+    config = book / "_config.yml"
+    config.write_text(config.read_text().replace(url, "https://example.org/me/radiolib"))
+    changed = sync_repository_url(book_dir=book, notebooks_dir=notebooks)
+    assert book / "running.md" in changed and len(changed) >= 7
+    assert "git clone https://example.org/me/radiolib" in (book / "running.md").read_text()
+    assert 'git+https://example.org/me/radiolib\\"' in \
+        (notebooks / "03_simclr_pretraining.ipynb").read_text()

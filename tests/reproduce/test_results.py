@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pytest
@@ -20,6 +19,7 @@ from radiolib.results import (
     report_table,
     status_counts,
 )
+
 
 def test_published_table_has_every_field():
     published = load_published()

@@ -3,7 +3,6 @@
 import dataclasses
 
 import pytest
-import yaml
 
 from radiolib.errors import ConfigError
 from radiolib.ssl import (
