@@ -163,3 +163,17 @@ def test_pick_by_label():
     assert len(set(idx.tolist())) == 4
     again, _ = survey.pick_by_label(labels, ["a", "b", "z"], 2, seed=1)
     np.testing.assert_array_equal(idx, again)
+
+
+def test_mgcls_subset_keeps_every_field(hulk):
+    # hulk holds two fields; a subset of any size has a crop of each (Lastufka's MGCLS_5k)
+    fields = hulk.index["field"].astype(str).to_numpy()
+    assert (survey.mgcls_subset(hulk, 1.0) == np.arange(len(hulk))).all()
+    tiny = survey.mgcls_subset(hulk, 1e-6, seed=1)
+    assert len(tiny) == 2 and set(fields[tiny]) == set(fields)
+    part = survey.mgcls_subset(hulk, 0.25, seed=2)
+    assert len(part) == round(0.25 * len(hulk)) and len(set(part)) == len(part)
+    assert set(fields[part]) == set(fields) and (np.diff(part) > 0).all()
+    assert not (part == survey.mgcls_subset(hulk, 0.25, seed=3)).all()
+    with pytest.raises(ValueError, match="fraction"):
+        survey.mgcls_subset(hulk, 0.0)
