@@ -187,6 +187,13 @@ class ResultsStore:
         for key, value in values.items():
             self.record(key, value, note=note, evidence=evidence)
 
+    def record_result(self, result) -> None:
+        """Record what a :class:`radiolib.papers.PaperResult` contributes (its records, their
+        uncertainties, its note and kind of evidence)."""
+        for key, value in result.records.items():
+            self.record(key, value, note=result.note, evidence=result.evidence,
+                        uncertainty=result.uncertainties.get(key))
+
     def figure(self, key: str, label: str) -> None:
         """Record that this notebook redraws a published figure, as the figure's cell ``label``."""
         self.record(key, FIGURE, note=label)

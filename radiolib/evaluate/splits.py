@@ -1,0 +1,30 @@
+"""The one held-out split of the evaluation probes, shared by notebooks and training callbacks.
+
+Lastufka et al. [0] fit their count probe on 70 % of the crops and score it on the other 30 %
+(Sect. 3.2); the learning curve of pre-training (a callback) and the tables under it must score
+the same crops, so both draw the split here.
+
+- [0] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["holdout_split"]
+
+
+def holdout_split(n: int, test_fraction: float = 0.3, *, seed: int = 0
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(fit, test)`` index arrays: a seeded random ``test_fraction`` of ``range(n)``.
+
+    ``round(test_fraction * n)`` items (at least one) are held out; both arrays are sorted, so
+    the same items come out in the same order whoever asks.
+    """
+    if not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"need at least 2 items to split, got {n!r}")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction!r}")
+    order = np.random.default_rng(seed).permutation(int(n))
+    n_test = min(int(n) - 1, max(1, int(round(test_fraction * n))))
+    return np.sort(order[n_test:]), np.sort(order[:n_test])

@@ -1,0 +1,141 @@
+"""Riggi et al. 2024 [0]: SimCLR's data sets and models as the paper assigns them, and probes.
+
+The paper trains one SimCLR model per survey and cut -- hulk and banner on SMGPS and on the EMU
+pilot -- and smart_hulk_smgps, the hulk_smgps model trained further on banner_smgps (Sect. 2.4,
+Table 3). :func:`training_sets` cuts the simulated fields into those data sets,
+:func:`model_recipes` and :func:`train_models` train the models (cached), and
+:func:`frame_label_probes` / :func:`thresholding_result` score frozen embeddings against the
+simulated frame labels.
+
+- [0] Riggi et al. 2024, PASA, arXiv:2404.18462
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from radiolib.papers import PaperResult
+
+__all__ = ["NO_THRESHOLDING", "SURVEYS", "final_losses", "frame_label_probes", "frame_labels",
+           "model_recipes", "thresholding_result", "train_models", "training_sets"]
+
+#: The two surveys of the paper, in the order of its Table 1.
+SURVEYS = ("smgps", "emupilot")
+#: Name of the extra run without RandomThresholding (our comparison, not a paper model).
+NO_THRESHOLDING = "hulk_smgps, no thresholding"
+
+
+def training_sets(train_fields: dict, test_fields: list, work: str | os.PathLike, *,
+                  banner_snr: float = 10.0) -> dict:
+    """Cut simulated fields into the paper's data sets and the probes' tiles (TileSets).
+
+    Returns ``hulk_<survey>`` and ``banner_<survey>`` for each field of ``train_fields``
+    (survey -> SimulatedField), ``probe`` (hulk tiles of all training fields: the probes are
+    fitted on them) and ``test`` (hulk tiles of ``test_fields``, held out).
+    """
+    from radiolib.sky import survey
+
+    work = Path(work)
+    sets = {f"hulk_{s}": survey.tile_simulated([f], "hulk", out_dir=work / f"ssl_hulk_{s}")
+            for s, f in train_fields.items()}
+    sets |= {f"banner_{s}": survey.tile_simulated([f], "banner", snr_min=banner_snr,
+                                                  out_dir=work / f"ssl_banner_{s}")
+             for s, f in train_fields.items()}
+    sets["probe"] = survey.tile_simulated(list(train_fields.values()), "hulk",
+                                          out_dir=work / "ssl_hulk")
+    sets["test"] = survey.tile_simulated(list(test_fields), "hulk", out_dir=work / "ssl_test")
+    return sets
+
+
+def model_recipes(run_config, *, banner_epochs: int, smart_epochs: int,
+                  surveys=SURVEYS) -> dict[str, tuple]:
+    """The runs to train: name -> (config, training set, the run whose weights it starts from).
+
+    hulk (RandomThresholding on) and banner (off) per survey, smart_hulk_smgps from
+    hulk_smgps on banner_smgps, and hulk_smgps without thresholding for the comparison.
+    """
+    off = {"thresholding": False}
+    runs = {f"hulk_{s}": (run_config.replace(name=f"simclr_hulk_{s}"), f"hulk_{s}", None)
+            for s in surveys}
+    runs |= {f"banner_{s}": (run_config.replace(name=f"simclr_banner_{s}",
+                                                epochs=banner_epochs, **off), f"banner_{s}", None)
+             for s in surveys}
+    if "smgps" in surveys:
+        runs["smart_hulk_smgps"] = (run_config.replace(name="simclr_smart_hulk_smgps",
+                                                       epochs=smart_epochs, **off),
+                                    "banner_smgps", "hulk_smgps")
+        runs[NO_THRESHOLDING] = (run_config.replace(name="simclr_hulk_smgps_nothr", **off),
+                                 "hulk_smgps", None)
+    return runs
+
+
+def train_models(recipes: dict[str, tuple], data: dict, cache_dir: str | os.PathLike) -> dict:
+    """Train (or load from the cache) every run of :func:`model_recipes`, parents first."""
+    from radiolib.ssl.cache import cached_train
+
+    runs: dict = {}
+    for name, (config, data_name, parent) in sorted(recipes.items(),
+                                                    key=lambda kv: kv[1][2] is not None):
+        runs[name] = cached_train(config, data[data_name], cache_dir=cache_dir,
+                                  init_from=runs[parent] if parent else None)
+    return {name: runs[name] for name in recipes}
+
+
+def final_losses(runs: dict, *, note: str | None = None) -> PaperResult:
+    """The last training loss of each run (records: ``extra.simclr.<run>.final_loss``)."""
+    final = {name: float(pd.read_json(r.metrics, lines=True).query("kind == 'train'")
+                         ["loss"].iloc[-1]) for name, r in runs.items()}
+    records = {f"extra.simclr.{name.replace(', no thresholding', '_nothr')}.final_loss": v
+               for name, v in final.items()}
+    return PaperResult(pd.Series(final, name="final loss").to_frame(), records, note=note)
+
+
+def frame_labels(tileset) -> dict[str, np.ndarray]:
+    """The labels the probes predict: ``peculiar`` (PECULIAR among a tile's labels) and
+    ``primary`` (its primary frame label), from the simulated truth."""
+    labels = tileset.index["labels"].astype(str).str.split("|")
+    return {"peculiar": labels.map(lambda s: "PECULIAR" in s).to_numpy(),
+            "primary": tileset.index["primary"].astype(str).to_numpy()}
+
+
+def frame_label_probes(embeddings: dict[str, dict[str, np.ndarray]], fit_labels: dict,
+                       test_labels: dict, *, n_boot: int = 0) -> pd.DataFrame:
+    """Score each model's frozen embeddings on the held-out tiles' frame labels.
+
+    ``embeddings[model]`` holds ``probe`` and ``test`` arrays. Two probes: PECULIAR vs rest by
+    a class-weighted logistic regression (ROC AUC), and the primary label by a 10-nearest-
+    neighbour vote (balanced accuracy); columns ``probe, model, score, score_std``.
+    """
+    from radiolib.evaluate import knn_probe, linear_probe
+
+    rows = []
+    for model, e in embeddings.items():
+        if len(set(fit_labels["peculiar"])) == 2:
+            s = linear_probe(e["probe"], fit_labels["peculiar"], e["test"],
+                             test_labels["peculiar"], n_boot=n_boot)
+            rows.append({"probe": "PECULIAR vs rest (AUC)", "model": model,
+                         "score": s.get("auc", np.nan), "score_std": s.get("auc_std", np.nan)})
+        s = knn_probe(e["probe"], fit_labels["primary"], e["test"], test_labels["primary"],
+                      n_boot=n_boot)
+        rows.append({"probe": "primary label (bal. acc.)", "model": model,
+                     "score": s["balanced_accuracy"],
+                     "score_std": s.get("balanced_accuracy_std", np.nan)})
+    return pd.DataFrame(rows, columns=["probe", "model", "score", "score_std"])
+
+
+def thresholding_result(probes: pd.DataFrame, *, note: str | None = None) -> PaperResult:
+    """Every probe score as a record, and hulk_smgps with minus without RandomThresholding."""
+    records = {}
+    for row in probes.itertuples():
+        task = "peculiar_auc" if "PECULIAR" in row.probe else "primary_bal_acc"
+        model = row.model.replace(", no thresholding", "_nothr").replace(" ", "_")
+        records[f"extra.simclr.probe.{model}.{task}"] = row.score
+    table = probes.set_index(["probe", "model"])["score"].unstack()
+    effect = table["hulk_smgps"] - table[NO_THRESHOLDING]
+    records["extra.simclr.thresholding_effect"] = float(effect.iloc[0])
+    return PaperResult(effect.rename("with - without thresholding").to_frame(), records,
+                       note=note)

@@ -1,0 +1,127 @@
+"""The paper layer: its result keys exist in published.yaml, and each experiment's records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from radiolib.evaluate.splits import holdout_split
+from radiolib.papers import PaperResult, lastufka2024, riggi2024
+from radiolib.published import published_rows
+from radiolib.results import ResultsStore
+
+KEYS = {row["key"] for row in published_rows()}
+
+
+def _constants(module):
+    for name in module.__all__:
+        value = getattr(module, name)
+        if isinstance(value, str) and "." in value:
+            yield value
+        elif isinstance(value, dict):
+            for v in value.values():
+                yield from ([v] if isinstance(v, str) else v if isinstance(v, tuple) else [])
+
+
+@pytest.mark.parametrize("module", [lastufka2024, riggi2024])
+def test_result_keys_are_published_rows(module):
+    keys = [k for k in _constants(module) if k.startswith(("lastufka2024.", "riggi2024."))]
+    assert keys or module is riggi2024
+    assert [k for k in keys if k not in KEYS] == []
+
+
+def test_holdout_split_is_seeded_disjoint_and_complete():
+    fit, test = holdout_split(10, 0.3, seed=1)
+    assert len(test) == 3 and len(fit) == 7
+    assert sorted(np.concatenate([fit, test]).tolist()) == list(range(10))
+    again = holdout_split(10, 0.3, seed=1)
+    assert all((a == b).all() for a, b in zip((fit, test), again, strict=True))
+    assert not (holdout_split(10, 0.3, seed=2)[1] == test).all()
+    with pytest.raises(ValueError, match="test_fraction"):
+        holdout_split(10, 1.0)
+
+
+def _features(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    counts = rng.poisson(20, n).astype(float)
+    signal = np.c_[counts, rng.normal(size=(n, 5))]  # the count is in the features
+    noise = rng.normal(size=(n, 6))
+    return counts, {"ResNet50 (DINO)": signal, "ViT-S/8 (untrained)": noise}
+
+
+def test_count_mse_table_records_the_published_keys():
+    counts, features = _features()
+    result = lastufka2024.count_mse_table(features, counts, seed=0, n_components=4)
+    mse = result.table.iloc[:, 0]
+    assert mse["ResNet50 (DINO)"] < 1 < mse["predict the mean"]  # the signal is found
+    for key in lastufka2024.COUNT_MSE_KEYS["ResNet50"]:
+        assert result.records[key] == mse["ResNet50 (DINO)"]
+    assert not any(k in result.records for k in lastufka2024.COUNT_MSE_KEYS["ViT-S/8"])
+    assert result.records["extra.dino.count_mse.predict_the_mean"] == mse["predict the mean"]
+
+
+def test_ablation_combos_labels_and_table():
+    combos = lastufka2024.ablation_combos(8)
+    assert len(combos) == 8 and all(combos[0].values()) and not any(combos[-1].values())
+    assert len(lastufka2024.ablation_combos(2)) == 2
+    labels = [lastufka2024.ablation_label(c) for c in combos]
+    assert "rotation + power-law" in labels and "none" in labels
+    counts, features = _features()
+    runs = {label: features["ViT-S/8 (untrained)"] for label in labels}
+    runs["rotation + power-law"] = features["ResNet50 (DINO)"]
+    result = lastufka2024.ablation_table(runs, features["ViT-S/8 (untrained)"], counts,
+                                         n_components=4)
+    row = result.table.loc["rotation + power-law"]
+    assert row["rotation"] and row["power_law"] and not row["autocontrast"]
+    assert row["vs_untrained"] < 0
+    key = lastufka2024.ABLATION_KEYS["rotation + power-law"]
+    assert result.records[key] == row["count_mse"]
+    assert set(lastufka2024.ABLATION_KEYS.values()) <= set(result.records)
+
+
+def test_probe_and_finetune_records():
+    scores = pd.DataFrame({"dataset": ["MiraBest", "MiraBest", "RGD"],
+                           "model": ["ResNet50 (DINO)", "ResNet50 (untrained)",
+                                     "ResNet50 (DINO)"],
+                           "accuracy": [0.9, 0.7, 0.6], "accuracy_std": [0.02, 0.03, 0.04]})
+    result = lastufka2024.probe_records(scores, released=True)
+    key = lastufka2024.MIRABEST_ERROR_KEYS["ResNet50"]
+    assert result.records[key] == pytest.approx(0.1) and result.uncertainties[key] == 0.02
+    assert result.evidence == "released-weights"
+    assert result.table.loc["ResNet50 (untrained)", "MiraBest error (%)"] == pytest.approx(30)
+    tuned = pd.DataFrame({"model": ["ResNet50 (DINO)"] * 2 + ["ResNet50 (untrained)"],
+                          "n_blocks": [0, 2, 2], "accuracy": [0.5, 0.7, 0.4]})
+    records = lastufka2024.finetune_records(tuned, "RGD").records
+    assert records[lastufka2024.RGD_FINETUNE_KEY] == 0.7  # the most blocks trained
+    assert lastufka2024.RGD_FINETUNE_KEY not in \
+        lastufka2024.finetune_records(tuned, "MiraBest").records
+
+
+def test_riggi_model_recipes_follow_the_paper():
+    from radiolib.ssl import SimCLRConfig
+
+    recipes = riggi2024.model_recipes(SimCLRConfig(), banner_epochs=500, smart_epochs=7)
+    assert set(recipes) == {"hulk_smgps", "hulk_emupilot", "banner_smgps", "banner_emupilot",
+                            "smart_hulk_smgps", riggi2024.NO_THRESHOLDING}
+    config, data, parent = recipes["smart_hulk_smgps"]
+    assert (data, parent, config.epochs, config.thresholding) == \
+        ("banner_smgps", "hulk_smgps", 7, False)
+    assert recipes["banner_emupilot"][0].epochs == 500
+    assert recipes["hulk_emupilot"][0].thresholding
+
+
+def test_thresholding_result_and_record_result(tmp_path):
+    probes = pd.DataFrame({"probe": ["PECULIAR vs rest (AUC)"] * 2,
+                           "model": ["hulk_smgps", riggi2024.NO_THRESHOLDING],
+                           "score": [0.8, 0.7], "score_std": [0.01, 0.01]})
+    result = riggi2024.thresholding_result(probes, note="toy")
+    assert result.records["extra.simclr.thresholding_effect"] == pytest.approx(0.1)
+    assert "extra.simclr.probe.hulk_smgps_nothr.peculiar_auc" in result.records
+    store = ResultsStore(tmp_path, "smoke", "03_x")
+    store.record_result(result)
+    assert store.results["extra.simclr.thresholding_effect"]["note"] == "toy"
+    store.record_result(PaperResult(pd.DataFrame(), {"extra.a": 1.0}, uncertainties={
+        "extra.a": 0.5}, evidence="like-for-like"))
+    assert store.results["extra.a"] == {"value": 1.0, "note": None,
+                                        "evidence": "like-for-like", "uncertainty": 0.5}
