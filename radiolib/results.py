@@ -188,8 +188,10 @@ class ResultsStore:
             self.record(key, value, note=note, evidence=evidence)
 
     def record_result(self, result) -> None:
-        """Record what a :class:`radiolib.papers.PaperResult` contributes (its records, their
-        uncertainties, its note and kind of evidence)."""
+        """Record what a :class:`radiolib.papers.PaperResult` contributes.
+
+        Its records, with their uncertainties, its note and its kind of evidence.
+        """
         for key, value in result.records.items():
             self.record(key, value, note=result.note, evidence=result.evidence,
                         uncertainty=result.uncertainties.get(key))

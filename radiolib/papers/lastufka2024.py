@@ -112,7 +112,7 @@ def count_mse_table(features: dict[str, np.ndarray], counts, *, seed: int = 0,
 
 
 def ablation_combos(n_combos: int = 8) -> list[dict[str, bool]]:
-    """The on/off combinations of :data:`ABLATION_SWITCHES`: all on first, all off last."""
+    """Return the on/off combinations of :data:`ABLATION_SWITCHES`: all on first, all off last."""
     combos = [dict(zip(ABLATION_SWITCHES, on, strict=True))
               for on in itertools.product([True, False], repeat=len(ABLATION_SWITCHES))]
     return combos[:n_combos - 1] + combos[-1:] if n_combos < len(combos) else combos
@@ -156,7 +156,7 @@ def ablation_table(features: dict[str, np.ndarray], untrained: np.ndarray, count
 
 def probe_records(scores: pd.DataFrame, *, released: bool, note: str | None = None
                   ) -> PaperResult:
-    """Records of the frozen-feature probes: every accuracy (extra) and the MiraBest errors.
+    """Return the frozen-feature probes' records: every accuracy (extra), MiraBest errors.
 
     ``scores`` has ``dataset, model, accuracy`` (and ``accuracy_std``) per row; the paper's
     Table 4 gives MiraBest as an error, 1 - accuracy. Its evidence is the released weights'
@@ -180,8 +180,11 @@ def probe_records(scores: pd.DataFrame, *, released: bool, note: str | None = No
 
 def finetune_records(tuned: pd.DataFrame, finetune_on: str, *, note: str | None = None
                      ) -> PaperResult:
-    """Records of the fine-tuning runs: every accuracy (extra) and, on the RadioGalaxyDataset,
-    the pre-trained ResNet50 with the most blocks trained (Table 4's fine-tuned accuracy)."""
+    """Return the fine-tuning runs' records: every accuracy (extra) and Table 4's RGD one.
+
+    On the RadioGalaxyDataset, the pre-trained ResNet50 with the most blocks trained gives the
+    paper's fine-tuned accuracy.
+    """
     records = {f"extra.finetune.{finetune_on.lower()}_accuracy.{slug(row.model)}"
                f".n{row.n_blocks}": 100 * row.accuracy for row in tuned.itertuples()}
     ours = tuned[tuned["model"] == "ResNet50 (DINO)"]

@@ -53,7 +53,7 @@ def training_sets(train_fields: dict, test_fields: list, work: str | os.PathLike
 
 def model_recipes(run_config, *, banner_epochs: int, smart_epochs: int,
                   surveys=SURVEYS) -> dict[str, tuple]:
-    """The runs to train: name -> (config, training set, the run whose weights it starts from).
+    """Return the runs to train: name -> (config, training set, run whose weights it starts from).
 
     hulk (RandomThresholding on) and banner (off) per survey, smart_hulk_smgps from
     hulk_smgps on banner_smgps, and hulk_smgps without thresholding for the comparison.
@@ -86,7 +86,7 @@ def train_models(recipes: dict[str, tuple], data: dict, cache_dir: str | os.Path
 
 
 def final_losses(runs: dict, *, note: str | None = None) -> PaperResult:
-    """The last training loss of each run (records: ``extra.simclr.<run>.final_loss``)."""
+    """Return the last training loss of each run (records ``extra.simclr.<run>.final_loss``)."""
     final = {name: float(pd.read_json(r.metrics, lines=True).query("kind == 'train'")
                          ["loss"].iloc[-1]) for name, r in runs.items()}
     records = {f"extra.simclr.{name.replace(', no thresholding', '_nothr')}.final_loss": v
@@ -95,8 +95,10 @@ def final_losses(runs: dict, *, note: str | None = None) -> PaperResult:
 
 
 def frame_labels(tileset) -> dict[str, np.ndarray]:
-    """The labels the probes predict: ``peculiar`` (PECULIAR among a tile's labels) and
-    ``primary`` (its primary frame label), from the simulated truth."""
+    """Return the labels the probes predict, from the simulated truth.
+
+    ``peculiar``: PECULIAR is among a tile's labels; ``primary``: its primary frame label.
+    """
     labels = tileset.index["labels"].astype(str).str.split("|")
     return {"peculiar": labels.map(lambda s: "PECULIAR" in s).to_numpy(),
             "primary": tileset.index["primary"].astype(str).to_numpy()}
