@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import site as site_module
 import subprocess
 import sys
 import sysconfig
@@ -51,7 +52,7 @@ def installed(tmp_path_factory, repo_root) -> Path:
           "--quiet", wheel], cwd=tmp)
     site = _run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                 cwd=tmp).strip()
-    ours = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
+    ours = dict.fromkeys([*site_module.getsitepackages(), sysconfig.get_paths()["purelib"]])
     Path(site, "radiolib_test_dependencies.pth").write_text("\n".join(ours) + "\n")
     return venv
 
