@@ -6,7 +6,7 @@ VENV    ?= .venv
 PROFILE ?= quick
 BIN     := $(VENV)/bin
 
-# The data mirror: a folder laid out like data_manifests/ says (see README). Beside a
+# The data mirror: a folder laid out as radiolib/data_manifests/ says (see README). Beside a
 # checkout that has ../shared/data (tests, CI), that folder is the default mirror.
 SHARED_DATA := $(abspath ../shared/data)
 ifeq ($(origin RADIOLIB_MIRROR), undefined)

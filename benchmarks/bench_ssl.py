@@ -5,7 +5,7 @@
   Adam step -- against a bare ResNet18 forward + backward of 2B images of the same shape
   (target 0.9 of its throughput).
 * ``dino_step_vs_backbone``: one DINO step of Lastufka et al.'s ResNet50 recipe as
-  ``configs/dino_resnet50.yaml`` (out_dim 65536) at the paper's crop sizes -- batched multi-crop
+  the ``dino_resnet50`` config (out_dim 65536) at the paper's crop sizes -- batched multi-crop
   of 256 px images (2 global 224 px + 8 local 96 px crops), teacher forward on the global
   crops, student on all crops (one pass per crop size), head, loss with centring, backward,
   per-parameter clipping, AdamW, teacher EMA -- at batch 4, against a bare ResNet50 forward +
@@ -13,7 +13,7 @@
   8B x 96 px pass), measured in the same run (target 0.75).
 
 CPU sizes keep each under a minute on 2 cores: SimCLR at the released code's 64 px with the
-batch of ``configs/simclr_riggi.yaml`` (64, our placeholder: the paper's is not transcribed;
+batch of the ``simclr_riggi`` config (64, our placeholder: the paper's is not transcribed;
 at batch 16 the fixed cost of the Adam step weighs more: about 0.88-0.92); DINO at the
 paper's crops with batch 4 (at batch 2 the fixed cost of a step -- AdamW, clipping, EMA, the
 head's 65536 x 256 weights: ~0.1 s -- weighs twice as much: about 0.75-0.79), and again in
@@ -31,7 +31,6 @@ sizes) and the best of each is kept, so a busy machine slows both alike.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import torch
 
@@ -93,7 +92,7 @@ def simclr_step_vs_backbone(batch: int = 64, size: int = 64) -> dict:
 
 
 def dino_step_vs_backbone(batch: int = 4, cpu_sizes: bool = True) -> dict:
-    """DINO step of ``configs/dino_resnet50.yaml`` vs bare ResNet50 fwd+bwd on the same crops.
+    """DINO step of the ``dino_resnet50`` config vs bare ResNet50 fwd+bwd on the same crops.
 
     The headline is the paper's crops (2 x 224 px + 8 x 96 px of 256 px images) at ``batch``;
     with ``cpu_sizes``, ``raw["cpu_sizes"]`` repeats it at 64 / 32 px crops of 128 px images,
@@ -118,7 +117,7 @@ def _dino_step(batch: int, *, image_size: int, global_size: int, local_size: int
     from radiolib.models import backbone
     from radiolib.ssl import DINO, load_config
 
-    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "dino_resnet50.yaml")
+    config = load_config("dino_resnet50")  # a recipe shipped in radiolib/configs/
     config = config.replace(batch_size=batch, image_size=image_size, global_size=global_size,
                             local_size=local_size)
     torch.manual_seed(0)

@@ -103,11 +103,30 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+class _LazyChoices:
+    """Valid names read from a module on first use (a value checked, a help page shown).
+
+    Building the parser then imports nothing heavy, so that ``radiolib fetch`` does not load
+    astropy or pandas for the choices of ``preprocess`` and ``simulate``.
+    """
+
+    def __init__(self, module: str, attribute: str):
+        self.module, self.attribute = module, attribute
+
+    def _names(self) -> list[str]:
+        import importlib
+
+        return sorted(getattr(importlib.import_module(self.module), self.attribute))
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._names()
+
+    def __iter__(self):
+        return iter(self._names())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``radiolib`` command."""
-    from radiolib.scaling import SCALINGS
-    from radiolib.sky import PRESETS
-
     parser = argparse.ArgumentParser(
         prog="radiolib",
         description="Self-supervised learning for radio-astronomy images: data, preprocessing "
@@ -117,10 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "fetch",
-        help="download a dataset listed in data_manifests/ (hash-checked)",
-        description="Download datasets named in data_manifests/*.yaml with pooch, checking their "
-        "sha256. A mirror folder (--mirror or $RADIOLIB_MIRROR) is tried before the network. "
-        "Without NAME, list the datasets.",
+        help="download a dataset radiolib has a manifest for (hash-checked)",
+        description="Download datasets named in radiolib's data_manifests/*.yaml (or "
+        "$RADIOLIB_MANIFESTS) with pooch, checking their sha256. A mirror folder (--mirror or "
+        "$RADIOLIB_MIRROR) is tried before the network. Without NAME, list the datasets.",
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="dataset name(s), e.g. mirabest")
     p.add_argument("--list", action="store_true", help="list the datasets and exit")
@@ -146,7 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
         "skipped; the exit code is 1 if any failed.",
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE.fits")
-    p.add_argument("--scaling", required=True, choices=sorted(SCALINGS), help="scaling name")
+    # a metavar, so that argparse lists the lazy choices only when it shows or checks them
+    p.add_argument("--scaling", required=True, metavar="NAME",
+                   choices=_LazyChoices("radiolib.scaling", "SCALINGS"),
+                   help="scaling name: %(choices)s")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--preview", action="store_true", help="also write PNG previews")
     p.add_argument("--size", type=int, help="resize to SIZE x SIZE pixels (riggi3: 224)")
@@ -160,7 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Presets: smgps (Galactic plane), emupilot (extragalactic), mgcls (cluster pointing); "
         "see radiolib.sky.presets for what each does and does not model.",
     )
-    p.add_argument("--preset", default="emupilot", choices=sorted(PRESETS))
+    p.add_argument("--preset", default="emupilot", metavar="NAME",
+                   choices=_LazyChoices("radiolib.sky.presets", "PRESETS"),
+                   help="%(choices)s (default emupilot)")
     p.add_argument("--size", type=int, default=2048, help="pixels a side (default 2048)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, type=Path, help="output folder")
@@ -188,13 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "pretrain",
         help="self-supervised pre-training (SimCLR or DINO) on a TileSet",
-        description="Train the recipe of a config file (configs/*.yaml: SimCLR of Riggi et al. "
-        "or DINO of Lastufka et al.) on the tiles of a TileSet. RUN_DIR receives "
-        "checkpoint.pt (everything needed to resume), metrics.jsonl and config.yaml. Run "
-        "under torchrun for several processes/GPUs (see configs/README.md).",
+        description="Train a recipe (a config shipped with radiolib, by name: SimCLR of Riggi "
+        "et al. or DINO of Lastufka et al.; or a YAML file of your own) on the tiles of a "
+        "TileSet. RUN_DIR receives checkpoint.pt (everything needed to resume), "
+        "metrics.jsonl and config.yaml. Run under torchrun for several processes/GPUs (see "
+        "radiolib/configs/README.md).",
     )
-    p.add_argument("--config", required=True, type=Path, help="recipe, e.g. "
-                   "configs/simclr_riggi.yaml")
+    p.add_argument("--config", required=True, metavar="NAME|FILE.yaml",
+                   help="a recipe's name (simclr_riggi, dino_resnet50, dino_vits8; an unknown "
+                   "name lists them) or a YAML file")
     p.add_argument("--data", required=True, type=Path, metavar="TILESET_DIR",
                    help="TileSet folder written by `radiolib tile`")
     p.add_argument("--out", required=True, type=Path, metavar="RUN_DIR", help="run folder")
@@ -212,9 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "reproduce",
         help="execute the book's notebooks with papermill for a profile",
-        description="Execute the notebooks with the parameters of a profile (profiles/*.yaml) "
-        "and write them where the book reads them. Notebooks whose inputs did not change are "
-        "not re-executed.",
+        description="Execute the notebooks with the parameters of a profile "
+        "(radiolib/profiles/*.yaml) and write them where the book reads them. Notebooks "
+        "whose inputs did not change are not re-executed. Runs from a checkout of the "
+        "repository, where the notebooks are.",
     )
     p.add_argument("--profile", default="quick", help="smoke, quick or paper (default quick)")
     p.add_argument("--only", action="append", metavar="NAME", help="run only this notebook")

@@ -1,8 +1,9 @@
 """Execute the book's notebooks with papermill for a profile, skipping those whose inputs match.
 
-A profile (``profiles/<name>.yaml``) maps notebook names to parameters. ``notebooks/NN_name``
-runs with them (plus ``profile`` and ``results_dir``) into ``<book_dir>/notebooks/NN_name``,
-where the book reads it, unless its :func:`cache_key` is unchanged and its results file
+A profile (``radiolib/profiles/<name>.yaml``, package data) maps notebook names to
+parameters. ``notebooks/NN_name`` (in the repository: notebooks are not installed) runs with
+them (plus ``profile`` and ``results_dir``) into ``<book_dir>/notebooks/NN_name``, where the
+book reads it, unless its :func:`cache_key` is unchanged and its results file
 exists. A notebook with metadata ``{"radiolib": {"reads_results": true}}`` (the report) also
 keys on the other notebooks' results, so it re-runs whenever one of them did; a list of names
 (``["04_dino_pretraining"]``) does so for those notebooks only (one that uses their outputs).
@@ -29,6 +30,7 @@ import yaml
 
 from radiolib.errors import ConfigError, NotebookError
 from radiolib.io import atomic_path
+from radiolib.resources import package_folder
 
 __all__ = [
     "BOOK_DIR",
@@ -46,8 +48,9 @@ __all__ = [
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
+# the notebooks and the book live in the repository (a checkout), the profiles in the package
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
-PROFILES_DIR = REPO_ROOT / "profiles"
+PROFILES_DIR = package_folder("profiles")
 BOOK_DIR = REPO_ROOT / "book"
 KERNEL_NAME = "python3"
 INJECTED = ("profile", "results_dir")
@@ -56,7 +59,7 @@ _NAME = re.compile(r"\d\d_\w+")
 
 @dataclass(frozen=True)
 class Profile:
-    """A named set of notebook parameters, read from ``profiles/<name>.yaml``."""
+    """A named set of notebook parameters, read from ``radiolib/profiles/<name>.yaml``."""
 
     name: str
     description: str
@@ -64,7 +67,7 @@ class Profile:
 
 
 def list_profiles(profiles_dir: str | os.PathLike | None = None) -> list[str]:
-    """Return the names of the profiles in ``profiles_dir`` (default: the repository's)."""
+    """Return the names of the profiles in ``profiles_dir`` (default: the package's)."""
     return sorted(p.stem for p in Path(profiles_dir or PROFILES_DIR).glob("*.yaml"))
 
 
@@ -101,9 +104,10 @@ def list_notebooks(notebooks_dir: str | os.PathLike | None = None) -> list[str]:
 
 
 def _code_files() -> list[Path]:
+    """Return the package's sources and YAML files (configs, manifests), less the profiles."""
     files = [*PACKAGE_DIR.rglob("*.py"), *PACKAGE_DIR.rglob("*.yaml")]
-    files += (REPO_ROOT / "data_manifests").glob("*.yaml")
-    return sorted(files)
+    # a profile's parameters are keyed themselves: editing one profile re-runs no other
+    return sorted(f for f in files if not f.is_relative_to(PACKAGE_DIR / "profiles"))
 
 
 def cache_key(notebook: str | os.PathLike, parameters: Mapping[str, object], profile: str, *,
@@ -111,8 +115,9 @@ def cache_key(notebook: str | os.PathLike, parameters: Mapping[str, object], pro
     """Return the sha256 that decides whether a notebook must be executed again.
 
     It covers the source ``notebook``'s bytes, the injected ``parameters`` (as canonical
-    JSON), the ``profile`` name, every ``radiolib/**/*.py`` and ``*.yaml`` file,
-    ``data_manifests/*.yaml`` and the ``results`` files the notebook reads (the report's).
+    JSON), the ``profile`` name, every ``radiolib/**/*.py`` and ``*.yaml`` file (the
+    configs and data manifests among them; not the profiles, whose parameters are keyed
+    already) and the ``results`` files the notebook reads (the report's).
     """
     digest = hashlib.sha256()
 
@@ -287,6 +292,9 @@ def reproduce(profile: str = "quick", only: Iterable[str] | None = None, force: 
 
     nb_dir = Path(notebooks_dir or NOTEBOOKS_DIR).resolve()
     book = Path(book_dir or BOOK_DIR).resolve()
+    if not nb_dir.is_dir():
+        raise ConfigError(f"no notebooks folder {nb_dir}: the book is reproduced from a "
+                          "checkout of the repository (the notebooks are not installed)")
     prof = load_profile(profile, profiles_dir)
     names = list_notebooks(nb_dir)
     _check_names(prof.notebooks, names, f"profile {profile!r}")

@@ -1,4 +1,4 @@
-"""Datasets: manifests (``data_manifests/*.yaml``), hash-checked fetching, and loaders.
+"""Datasets: manifests (``radiolib/data_manifests/*.yaml``), hash-checked fetching, and loaders.
 
 ``fetch(name)`` puts a dataset in ``<data folder>/<name>/`` (``$RADIOLIB_DATA`` or the user
 cache), copying from a local mirror (``$RADIOLIB_MIRROR``) when it holds the files and

@@ -2,7 +2,8 @@
 
 A manifest says where each file of a dataset comes from (upstream URL, path in a local mirror),
 its sha256 and size, whether it is an archive to unpack, and how to cite and licence it. The
-folder is ``$RADIOLIB_MANIFESTS`` when set, else the repository's ``data_manifests/``.
+folder is ``$RADIOLIB_MANIFESTS`` when set, else the package's ``data_manifests/`` (package
+data: installed with radiolib).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import yaml
 
 from radiolib.errors import ConfigError
+from radiolib.resources import package_folder
 
 __all__ = [
     "ENV_MANIFESTS",
@@ -57,7 +59,7 @@ class FileEntry:
 
 @dataclass(frozen=True)
 class Manifest:
-    """A dataset as described by its ``data_manifests/<name>.yaml`` file."""
+    """A dataset as described by its ``radiolib/data_manifests/<name>.yaml`` file."""
 
     name: str
     title: str
@@ -73,11 +75,8 @@ class Manifest:
 
 
 def manifest_dir() -> Path:
-    """Return the manifest folder: ``$RADIOLIB_MANIFESTS`` or ``<repo>/data_manifests``."""
-    env = os.environ.get(ENV_MANIFESTS)
-    if env:
-        return Path(env).expanduser()
-    return Path(__file__).resolve().parents[2] / "data_manifests"
+    """Return the manifest folder: ``$RADIOLIB_MANIFESTS``, else the package's own."""
+    return package_folder("data_manifests", ENV_MANIFESTS)
 
 
 def _relative(value: Any, where: str, *, folder_ok: bool) -> str:

@@ -2,7 +2,8 @@
 
 One config holds everything a run needs (model, augmentation, loss, optimiser, schedule,
 logging), is stored inside every checkpoint (:meth:`to_dict`) and read back from YAML
-(:func:`load_config`, ``configs/*.yaml``) with every key and value checked: an unknown key or a
+(:func:`load_config`: a path, or the name of a recipe shipped in ``radiolib/configs/``, see
+:func:`list_configs`) with every key and value checked: an unknown key or a
 bad value raises :class:`~radiolib.errors.ConfigError` naming it (and listing the valid keys).
 
 Defaults follow the papers where they give the value, else the released code's; the YAML
@@ -20,14 +21,16 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
 
 from radiolib.errors import ConfigError
+from radiolib.resources import package_folder
 
 __all__ = ["CODE_TEMPERATURE", "ORIGINS", "DINOConfig", "SimCLRConfig", "TrainConfig",
-           "check_provenance", "load_config"]
+           "check_provenance", "config_path", "list_configs", "load_config"]
 
 #: NT-Xent temperature hard-coded in Riggi et al.'s released SimCLR code (its flag is ignored).
 CODE_TEMPERATURE = 0.1
@@ -159,7 +162,7 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> TrainConfig:
-        """Read and validate a YAML file (``configs/*.yaml``)."""
+        """Read and validate a YAML file (e.g. ``radiolib/configs/*.yaml``; no ``base:``)."""
         return cls.from_dict(_read_yaml(path), source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
@@ -238,7 +241,7 @@ class SimCLRConfig(TrainConfig):
 class DINOConfig(TrainConfig):
     """DINO of Lastufka et al. 2024 on single-channel MGCLS crops (ResNet50 or ViT-S/8).
 
-    The defaults are the ResNet50 recipe (``configs/dino_resnet50.yaml``; the ViT-S/8 file
+    The defaults are the ResNet50 recipe (``radiolib/configs/dino_resnet50.yaml``; the ViT-S/8 file
     changes the optimiser, lr, weight decay, epochs, batch and local scale).
     ``lr`` is for a global batch of 256 and scaled linearly (as the DINO code);
     ``local_scale`` None means Sect. 3.1.1's by backbone: 0.05-0.14 (ResNet), 0.05-0.4 (ViT).
@@ -372,12 +375,56 @@ def _with_base(data: Any, path: str | os.PathLike, seen: tuple[str, ...] = ()) -
     return merged
 
 
-def load_config(source: str | os.PathLike | dict) -> SimCLRConfig | DINOConfig:
-    """Read a config of either recipe from a YAML path or a dict (e.g. from a checkpoint).
+def list_configs() -> list[str]:
+    """Return the names of the recipes shipped in ``radiolib/configs/`` (not the bases they share).
 
-    The ``method`` key (``simclr`` or ``dino``) picks the class. A YAML file may start from
-    another with ``base: other.yaml`` (its keys and provenance override the base's).
+    >>> list_configs()
+    ['dino_resnet50', 'dino_vits8', 'simclr_riggi']
     """
+    paths = sorted(package_folder("configs").glob("*.yaml"))
+    bases = set()
+    for path in paths:
+        data = _read_yaml(path)
+        if isinstance(data, dict) and "base" in data:
+            bases.add(Path(str(data["base"])).stem)
+    return [p.stem for p in paths if p.stem not in bases]
+
+
+def config_path(config: str | os.PathLike) -> Path:
+    """Return the YAML file of a config given by path or by a shipped recipe's name.
+
+    An existing file wins; else a bare name (``simclr_riggi``, or ``simclr_riggi.yaml``) is
+    looked up in ``radiolib/configs/``, so that ``--config NAME`` works from any folder.
+
+    Raises
+    ------
+    ConfigError
+        If neither is found; the message lists the shipped recipes.
+    """
+    path = Path(config)
+    if path.is_file():
+        return path
+    if len(path.parts) == 1 and path.suffix in ("", ".yaml"):
+        shipped = package_folder("configs") / f"{path.stem}.yaml"
+        if shipped.is_file():
+            return shipped
+        what = f"unknown config {os.fspath(config)!r}"
+    else:
+        what = f"config file {os.fspath(config)!r} not found"
+    raise ConfigError(f"{what}; give a YAML file or the name of a recipe shipped with "
+                      f"radiolib: {', '.join(list_configs())}")
+
+
+def load_config(source: str | os.PathLike | dict) -> SimCLRConfig | DINOConfig:
+    """Read a config of either recipe from a YAML path, a recipe's name or a dict.
+
+    A name is one of :func:`list_configs` (``simclr_riggi``, ``dino_vits8``, ...); a dict is
+    e.g. a checkpoint's config. The ``method`` key (``simclr`` or ``dino``) picks the class.
+    A YAML file may start from another with ``base: other.yaml`` (its keys and provenance
+    override the base's).
+    """
+    if not isinstance(source, dict):
+        source = config_path(source)
     data = source if isinstance(source, dict) else _with_base(_read_yaml(source), source)
     where = "config" if isinstance(source, dict) else os.fspath(source)
     if not isinstance(data, dict) or data.get("method") not in _METHODS:

@@ -7,7 +7,7 @@ gloo on CPU. Without those variables it returns a one-process :class:`DistInfo`,
 training code runs everywhere. :class:`ResumableSampler` is a ``DistributedSampler`` (same
 shuffle for a given seed and epoch on every rank, disjoint shards) that can start in the middle
 of an epoch. :func:`run_local` spawns ``world_size`` processes on this machine, for tests and
-notebooks (``configs/README.md`` shows ``torchrun`` and Slurm).
+notebooks (``radiolib/configs/README.md`` shows ``torchrun`` and Slurm).
 
 NT-Xent gathers the projections of all ranks with gradients
 (``NTXentLoss(gather_distributed=True)``, set by :class:`~radiolib.ssl.simclr.SimCLR`); the DINO

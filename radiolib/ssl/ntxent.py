@@ -11,7 +11,7 @@ gradients, as ``torch.distributed.nn.functional.all_gather``, deprecated in torc
 anchor sees the ``2 B world_size - 1`` others as in single-process training on the full batch.
 
 Riggi et al.'s released SimCLR code uses temperature 0.1 whatever its command-line flag says
-(whose default is 0.1 too, as in ``configs/simclr_riggi.yaml``); the loss's own default here is
+(whose default is 0.1 too, as in the ``simclr_riggi`` config); the loss's own default here is
 0.5, SimCLR's value (lightly's default).
 
 - [0] Chen et al. 2020, SimCLR, https://arxiv.org/abs/2002.05709

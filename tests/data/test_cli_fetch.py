@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import pytest
 
 from radiolib.cli import main
@@ -35,3 +38,12 @@ def test_fetch_from_mirror(capsys, tmp_path, shared_data):
                  str(shared_data), "--quiet"]) == 0
     assert capsys.readouterr().out.strip() == f"mirabest: {tmp_path / 'mirabest'}"
     assert (tmp_path / "mirabest" / "batches" / "test_batch").is_file()
+
+
+def test_fetch_list_imports_no_heavy_library():
+    """`radiolib fetch --list` loads neither astropy, pandas nor torch: it starts at once."""
+    code = ("import sys\nfrom radiolib.cli import main\nassert main(['fetch', '--list']) == 0\n"
+            "print(sorted(m for m in ('astropy', 'pandas', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.splitlines()[-1] == "[]"

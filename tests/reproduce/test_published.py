@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import pytest
 import yaml
@@ -20,9 +19,10 @@ from radiolib.published import (
     validate_rows,
     verdict,
 )
+from radiolib.resources import package_folder
 
 ROWS = {row["key"]: row for row in published_rows()}
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+CONFIGS = package_folder("configs")
 
 # Every table and figure of both papers, by the papers' own numbering (issue 10): each must have
 # at least one row (a value, a figure quantity or a claim).

@@ -67,6 +67,11 @@ def test_unknown_profile_lists_valid_ones(project, use_repo):
             project(profile="nope")
 
 
+def test_reproduce_without_notebooks_says_it_needs_a_checkout(tmp_path):
+    with pytest.raises(ConfigError, match="checkout of the repository"):
+        rp.reproduce("smoke", notebooks_dir=tmp_path / "nowhere", book_dir=tmp_path / "book")
+
+
 def test_unknown_only_lists_notebooks(project):
     with pytest.raises(ConfigError, match=r"02_beta in --only; valid names: 01_alpha, 99_report"):
         project(only=["02_beta"])
@@ -192,6 +197,9 @@ def test_code_files_cover_package_and_manifests():
     files = rp._code_files()
     assert rp.PACKAGE_DIR / "reproduce.py" in files
     assert rp.PACKAGE_DIR / "published.yaml" in files
+    assert rp.PACKAGE_DIR / "configs" / "simclr_riggi.yaml" in files  # notebooks read them
+    assert rp.PACKAGE_DIR / "data_manifests" / "rgd.yaml" in files
+    assert not any(f.parent.name == "profiles" for f in files)  # parameters are keyed
     assert all(f.suffix in (".py", ".yaml") for f in files)
 
 

@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 
 from radiolib.errors import ConfigError
+from radiolib.resources import package_folder
 from radiolib.ssl import (
     CODE_DIFFERENCES,
     DINOConfig,
@@ -14,14 +15,15 @@ from radiolib.ssl import (
     differences_table,
     load_config,
 )
+from radiolib.ssl.config import config_path, list_configs
 from radiolib.ssl.simclr import augment_for
 
 RUN_KEYS = {"name", "num_workers"}
 
 
 @pytest.fixture(params=["simclr_riggi", "dino_resnet50", "dino_vits8"])
-def config_file(request, repo_root):
-    return repo_root / "configs" / f"{request.param}.yaml"
+def config_file(request):
+    return package_folder("configs") / f"{request.param}.yaml"
 
 
 def test_config_files_load_and_match_the_defaults(config_file):
@@ -36,8 +38,8 @@ def test_config_files_load_and_match_the_defaults(config_file):
     assert merged.keys() - {"provenance"} == config.to_dict().keys()
 
 
-def test_paper_and_code_values(repo_root):
-    s = load_config(repo_root / "configs" / "simclr_riggi.yaml")
+def test_paper_and_code_values():
+    s = load_config("simclr_riggi")
     assert (s.backbone, s.in_chans, s.proj_hidden_dim, s.proj_out_dim) == ("resnet18", 3, 256, 128)
     assert s.crop_scale == (0.8, 1.0) and s.blur_sigma == (1.0, 3.0) and s.p_blur == 0.1
     assert (s.brightness, s.contrast, s.saturation, s.hue, s.jitter_strength, s.p_jitter) == \
@@ -48,7 +50,7 @@ def test_paper_and_code_values(repo_root):
     assert code.loss_temperature == 0.1 and SimCLR(code).criterion.temperature == 0.1
     assert augment_for(code).code_behaviour and not augment_for(s).code_behaviour
     for name, local in (("dino_resnet50", (0.05, 0.14)), ("dino_vits8", (0.05, 0.4))):
-        d = load_config(repo_root / "configs" / f"{name}.yaml")
+        d = load_config(name)
         assert (d.head_layers, d.hidden_dim, d.bottleneck_dim, d.out_dim) == (3, 2048, 256, 65536)
         assert (d.teacher_temp, d.student_temp, d.center_momentum, d.momentum_teacher) == \
             (0.04, 0.1, 0.9, 0.996)
@@ -99,6 +101,24 @@ def test_other_errors(tmp_path):
         SimCLRConfig().replace(bogus=1)
     with pytest.raises(dataclasses.FrozenInstanceError):
         SimCLRConfig().lr = 1.0
+
+
+def test_configs_by_name(tmp_path, monkeypatch):
+    assert list_configs() == ["dino_resnet50", "dino_vits8", "simclr_riggi"]  # no dino_base
+    for name in list_configs():
+        assert config_path(name) == package_folder("configs") / f"{name}.yaml"
+        assert load_config(name) == load_config(f"{name}.yaml")
+    assert load_config("dino_resnet50").momentum_teacher == 0.996  # from its base, shipped too
+    with pytest.raises(ConfigError, match=r"unknown config 'simclr'; .*: dino_resnet50, "
+                                          r"dino_vits8, simclr_riggi$"):
+        load_config("simclr")
+    with pytest.raises(ConfigError, match=r"config file 'sub/simclr_riggi.yaml' not found; "
+                                          r".*simclr_riggi$"):
+        load_config("sub/simclr_riggi.yaml")
+    monkeypatch.chdir(tmp_path)  # a file of the working folder wins over a shipped name
+    (tmp_path / "simclr_riggi.yaml").write_text("method: simclr\nepochs: 3\n")
+    assert load_config("simclr_riggi.yaml").epochs == 3
+    assert load_config("simclr_riggi").epochs == 100  # no suffix: the shipped recipe
 
 
 def test_round_trip_through_a_dict():

@@ -130,10 +130,10 @@ def test_batch_larger_than_the_data_is_a_config_error(simclr_config, images3, tm
         train(simclr_config.replace(batch_size=64), images3, out_dir=tmp_path)
 
 
-def test_cli_pretrain_and_resume(tileset_dir, tmp_path, capsys, repo_root):
+def test_cli_pretrain_and_resume(tileset_dir, tmp_path, capsys):
     from radiolib.cli import main
 
-    common = ["pretrain", "--config", str(repo_root / "configs" / "simclr_riggi.yaml"),
+    common = ["pretrain", "--config", "simclr_riggi",  # a shipped recipe, by name
               "--data", str(tileset_dir), "--out", str(tmp_path / "run"), "--quiet",
               "--device", "cpu", "--set", "image_size=32", "--set", "batch_size=8",
               "--set", "num_workers=0", "--set", "proj_hidden_dim=16", "--epochs", "2"]
@@ -143,7 +143,7 @@ def test_cli_pretrain_and_resume(tileset_dir, tmp_path, capsys, repo_root):
     assert state["config"].image_size == 32 and state["config"].epochs == 2
     assert main([*common, "--resume", "--max-steps", "3"]) == 0
     assert "step 3" in capsys.readouterr().out
-    dino = ["pretrain", "--config", str(repo_root / "configs" / "dino_vits8.yaml"), "--data",
+    dino = ["pretrain", "--config", "dino_vits8.yaml", "--data",
             str(tileset_dir), "--out", str(tmp_path / "dino"), "--quiet", "--max-steps", "1",
             "--set", "backbone=resnet18", "--set", "image_size=32", "--set", "global_size=32",
             "--set", "local_size=16", "--set", "n_local=2", "--set", "out_dim=64",
@@ -151,3 +151,13 @@ def test_cli_pretrain_and_resume(tileset_dir, tmp_path, capsys, repo_root):
     assert main(dino) == 0
     assert main([*common[:-2], "--set", "bogus=1"]) == 2
     assert "unknown config key(s) 'bogus'" in capsys.readouterr().err
+
+
+def test_cli_pretrain_unknown_config_lists_the_recipes(tmp_path, capsys):
+    from radiolib.cli import main
+
+    assert main(["pretrain", "--config", "simclr", "--data", str(tmp_path), "--out",
+                 str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("radiolib pretrain: error: unknown config 'simclr'")
+    assert "dino_resnet50, dino_vits8, simclr_riggi" in err and "Traceback" not in err
