@@ -28,7 +28,8 @@ from unittest.mock import patch
 import yaml
 
 from radiolib.errors import ConfigError, NotebookError
-from radiolib.io import atomic_path
+from radiolib.files import atomic_path
+from radiolib.results import ResultsStore
 
 __all__ = [
     "BOOK_DIR",
@@ -283,8 +284,6 @@ def reproduce(profile: str = "quick", only: Iterable[str] | None = None, force: 
         A notebook raised; the message names the cell and the error, the executed notebook is
         kept in ``<book_dir>/_failed/`` and the run stops.
     """
-    from radiolib.results import ResultsStore
-
     nb_dir = Path(notebooks_dir or NOTEBOOKS_DIR).resolve()
     book = Path(book_dir or BOOK_DIR).resolve()
     prof = load_profile(profile, profiles_dir)

@@ -6,9 +6,12 @@ import matplotlib
 import pytest
 import torch
 from _tiny import TINY_DINO, TINY_SIMCLR
+from matplotlib.figure import Figure
 
 from radiolib.errors import ConfigError
-from radiolib.ssl import DINOConfig, SimCLRConfig, count_mse_callback, load_checkpoint, train
+from radiolib.evaluate import count_mse_callback
+from radiolib.plots.ssl import plot_learning_curve
+from radiolib.ssl import DINOConfig, SimCLRConfig, load_checkpoint, train
 from radiolib.ssl.train import read_metrics
 
 matplotlib.use("Agg")
@@ -75,16 +78,13 @@ def test_metrics_log_has_the_fields(uninterrupted):
 
 
 def test_learning_curve_figure(uninterrupted):
-    from matplotlib.figure import Figure
-
-    from radiolib.plots.ssl import plot_learning_curve
-
     records = [{"kind": "train", "step": i, "epoch": i / 3, "loss": 5 - i / 2}
                for i in range(1, 7)] + [{"kind": "eval", "step": 3, "epoch": 1, "count_mse": 2.5},
                                         {"kind": "eval", "step": 6, "epoch": 2, "count_mse": 1.5}]
     fig = plot_learning_curve(records)
     assert isinstance(fig, Figure) and len(fig.axes) == 2  # loss and its twin MSE axis
-    assert isinstance(plot_learning_curve(uninterrupted["dino"].out_dir), Figure)
+    assert isinstance(plot_learning_curve(uninterrupted["dino"].metrics), Figure)
+    assert isinstance(plot_learning_curve(read_metrics(uninterrupted["dino"].out_dir)), Figure)
 
 
 def test_evaluation_callback_is_logged_and_changes_nothing(simclr_config, images3,

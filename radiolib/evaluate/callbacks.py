@@ -1,5 +1,8 @@
 """Evaluation callbacks for :func:`radiolib.ssl.train`: a metric every N epochs of pre-training.
 
+They live with evaluation (not in :mod:`radiolib.ssl`) because they call its probes; the loop
+only knows the ``evaluate(method, epoch) -> dict`` signature.
+
 :func:`count_mse_callback` is Lastufka et al.'s [0] source-count probe, the curve of their
 Fig. 5: embed images with the current backbone (DINO: the teacher's) and score them with
 :func:`radiolib.evaluate.count_regression_mse` (PCA to 100 components, one linear layer) on a
@@ -16,14 +19,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from radiolib.evaluate.probes import count_regression_mse
+
 __all__ = ["count_mse", "count_mse_callback"]
 
 
 def count_mse(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor,
               test_y: torch.Tensor, n_components: int = 100) -> float:
     """:func:`radiolib.evaluate.count_regression_mse` of embeddings given as tensors."""
-    from radiolib.evaluate.probes import count_regression_mse
-
     return count_regression_mse(*(torch.as_tensor(a).double().cpu().numpy()
                                   for a in (train_x, train_y, test_x, test_y)),
                                 n_components=n_components)
