@@ -359,7 +359,7 @@ class Stack(Scaling):
     def _pixels(self, x: np.ndarray, offset: np.ndarray, scale: np.ndarray,
                 blank: np.ndarray) -> np.ndarray:
         """Apply the affine maps, clip to [0, 1], zero blanks and resize: (N, C, size, size)."""
-        import torch
+        import torch  # only a resizing Stack needs torch; light commands never load it
         import torch.nn.functional as F
 
         with torch.no_grad():
