@@ -40,6 +40,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from radiolib.errors import ConfigError
+from radiolib.files import atomic_write
 from radiolib.ssl import distributed as D
 from radiolib.ssl.checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from radiolib.ssl.data import dataset_for
@@ -112,7 +113,7 @@ def _truncate_metrics(path: Path, step: int) -> None:
                 keep.append(line)
         except ValueError:  # a line cut short when the run was killed
             continue
-    path.write_text("".join(line + "\n" for line in keep))
+    atomic_write(path, "".join(line + "\n" for line in keep))
 
 
 def _log(path: Path, info: D.DistInfo, record: dict) -> None:

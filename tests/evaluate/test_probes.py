@@ -85,6 +85,7 @@ def test_bootstrap_std_of_a_constant_is_zero():
     assert bootstrap_std(lambda i: 1.0, 10, n_boot=5) == 0.0
 
 
+@pytest.mark.slow
 def test_checkpoint_embeddings_are_cached(tmp_path):
     cfg = SimCLRConfig(image_size=32, epochs=1, batch_size=8, warmup_epochs=0,
                        proj_hidden_dim=16, proj_out_dim=8, num_workers=0)

@@ -43,10 +43,10 @@ def uninterrupted(tmp_path_factory, images3, images1):
 
 @pytest.mark.parametrize("method, kills", [
     ("simclr", [2]),      # mid-epoch 0
-    ("simclr", [3]),      # exactly at the end of epoch 0
-    ("simclr", [1, 4]),   # killed twice, the second time mid-epoch 1
+    pytest.param("simclr", [3], marks=pytest.mark.slow),     # exactly at the end of epoch 0
+    pytest.param("simclr", [1, 4], marks=pytest.mark.slow),  # killed twice, then mid-epoch 1
     ("dino", [2]),
-    ("dino", [4, 5]),
+    pytest.param("dino", [4, 5], marks=pytest.mark.slow),
 ])
 def test_resumed_run_is_bit_identical(method, kills, uninterrupted, tmp_path, request):
     config = request.getfixturevalue(f"{method}_config")
@@ -130,6 +130,7 @@ def test_batch_larger_than_the_data_is_a_config_error(simclr_config, images3, tm
         train(simclr_config.replace(batch_size=64), images3, out_dir=tmp_path)
 
 
+@pytest.mark.slow
 def test_cli_pretrain_and_resume(tileset_dir, tmp_path, capsys, repo_root):
     from radiolib.cli import main
 
