@@ -1,6 +1,8 @@
 # radiolib: the two commands of the README, and a few helpers.
 #   make book   build the whole book (profile quick by default; PROFILE=smoke|quick|paper)
 #   make test   the test suite (what CI runs)
+#   make test-fast  the everyday run: tests not marked slow (no notebooks, book or browser)
+#   make lint   ruff, and the import-layer contract (.importlinter)
 PYTHON  ?= python3
 VENV    ?= .venv
 PROFILE ?= quick
@@ -15,7 +17,7 @@ ifeq ($(origin RADIOLIB_MIRROR), undefined)
   endif
 endif
 
-.PHONY: book test env browser-deps lint bench clean repository-url
+.PHONY: book test test-fast env browser-deps lint bench clean repository-url
 
 env: $(VENV)/.installed
 
@@ -41,8 +43,12 @@ browser-deps:
 test: env browser-deps
 	$(BIN)/python -m pytest
 
+test-fast: env
+	$(BIN)/python -m pytest -m "not slow"
+
 lint: env
 	$(BIN)/ruff check radiolib tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 bench: env
 	$(BIN)/python benchmarks/run.py

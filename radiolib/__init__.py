@@ -1,8 +1,10 @@
 """radiolib: self-supervised learning for radio images (Riggi et al. 2024; Lastufka et al. 2024).
 
-The package follows the pipeline stages (see ``DESIGN.md``): ``io`` → ``data`` → ``scaling`` →
-``reproduce`` / ``results`` for the book. Sub-modules are imported on demand so that
-``import radiolib`` stays cheap.
+The package follows the pipeline stages, in layers that import only the layers below them
+(``DESIGN.md``, checked by ``.importlinter``): ``errors``, ``files`` < ``published`` <
+``results`` < ``io``, ``data`` < ``scaling`` < ``tiling`` < ``sky`` < ``augment``, ``models`` <
+``ssl`` < ``evaluate`` < ``reproduce`` < ``cli``; ``plots`` imports none of them. Sub-modules are
+imported on demand so that ``import radiolib`` stays cheap.
 """
 
 __all__ = ["__version__"]

@@ -28,7 +28,7 @@ def resize(x: np.ndarray, size: int, *, antialias: bool = False) -> np.ndarray:
     Other dtypes (e.g. 8-bit images) are converted a block of images at a time, so a large
     stack is never held as float32 at its input size.
     """
-    import torch
+    import torch  # here, not at the top: `radiolib simulate / tile / inspect` never load torch
     import torch.nn.functional as F
 
     x = np.asarray(x)

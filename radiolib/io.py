@@ -11,10 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -27,12 +24,12 @@ from astropy.wcs import WCS, FITSFixedWarning
 from astropy.wcs.utils import proj_plane_pixel_area
 
 from radiolib.errors import DataError, FITSError
+from radiolib.files import atomic_path
 
 __all__ = [
     "Beam",
     "Image",
     "PixelOnlyWarning",
-    "atomic_path",
     "describe",
     "read_catalogue",
     "read_fits",
@@ -43,8 +40,6 @@ __all__ = [
 # Surveys whose cut-outs (e.g. SkyView FIRST) carry no BMAJ/BMIN: documented survey beams.
 _SURVEY_BEAMS = {"FIRST": (5.4, 5.4, 0.0, "FIRST survey value, Becker et al. 1995")}
 _AIPS_BEAM = re.compile(r"BMAJ=\s*([-+.\dEe]+)\s+BMIN=\s*([-+.\dEe]+)\s+BPA=\s*([-+.\dEe]+)")
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 _CATALOGUE_FORMATS = {".fits": "fits", ".fit": "fits", ".csv": "ascii.csv",
                       ".ecsv": "ascii.ecsv", ".vot": "votable", ".xml": "votable"}
 
@@ -311,26 +306,6 @@ def describe(image: Image) -> dict[str, str]:
     else:
         info["noise (MAD)"] = f"{noise:.3e} {unit}"
     return info
-
-
-@contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success move it onto ``path`` atomically.
-
-    The temporary name keeps the suffix of ``path`` (so ``np.save`` or matplotlib infer the
-    format). On error the temporary file is removed and ``path`` is left untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_fits(path: str | os.PathLike, data: np.ndarray,

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image as PILImage
 
 from radiolib.errors import ConfigError, RadiolibError
-from radiolib.io import atomic_path, read_fits
+from radiolib.files import atomic_path
+from radiolib.io import read_fits
 from radiolib.scaling import SCALINGS, Scaling, get_scaling, resize
 
 __all__ = ["Failure", "PreprocessReport", "preprocess_files", "save_preview"]
@@ -45,8 +47,6 @@ class PreprocessReport:
 
 def save_preview(path: str | os.PathLike, array: np.ndarray) -> None:
     """Write a PNG of a scaled array in [0, 1]: (H, W) as grey, (3, H, W) as RGB, north up."""
-    from PIL import Image as PILImage
-
     pixels = np.asarray(array, dtype=np.float32)
     if pixels.ndim == 3:  # channel-first; a non-RGB stack shows its first channel
         pixels = np.moveaxis(pixels, 0, -1) if pixels.shape[0] == 3 else pixels[0]

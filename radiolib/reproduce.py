@@ -29,8 +29,9 @@ from unittest.mock import patch
 import yaml
 
 from radiolib.errors import ConfigError, NotebookError
-from radiolib.io import atomic_path
+from radiolib.files import atomic_path
 from radiolib.resources import package_folder
+from radiolib.results import ResultsStore
 
 __all__ = [
     "BOOK_DIR",
@@ -288,8 +289,6 @@ def reproduce(profile: str = "quick", only: Iterable[str] | None = None, force: 
         A notebook raised; the message names the cell and the error, the executed notebook is
         kept in ``<book_dir>/_failed/`` and the run stops.
     """
-    from radiolib.results import ResultsStore
-
     nb_dir = Path(notebooks_dir or NOTEBOOKS_DIR).resolve()
     book = Path(book_dir or BOOK_DIR).resolve()
     if not nb_dir.is_dir():

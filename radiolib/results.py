@@ -14,13 +14,13 @@ import json
 import math
 import numbers
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
 from radiolib.errors import ConfigError
+from radiolib.files import atomic_write
 from radiolib.published import (
     EVIDENCE,
     PUBLISHED_PATH,
@@ -60,18 +60,6 @@ _MAX_TEXT = 80
 _REPORT_COLUMNS = ["paper", "section", "source", "quantity", "kind", "published", "uncertainty",
                    "reproduced", "reproduced_uncertainty", "unit", "profile", "evidence",
                    "difference", "verdict", "note"]
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_published(path: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -229,7 +217,7 @@ class ResultsStore:
             "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "results": self.results,
         }
-        _atomic_write_text(self.path, json.dumps(payload, indent=1, sort_keys=True) + "\n")
+        atomic_write(self.path, json.dumps(payload, indent=1, sort_keys=True) + "\n")
         return self.path
 
 

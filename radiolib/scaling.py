@@ -29,6 +29,7 @@ from radiolib.batchstats import _zero_nan, resize, sigma_clip_bounds, zscale_lim
 from radiolib.errors import ConfigError
 
 __all__ = [
+    "FIELD_LIMITS",
     "SCALINGS",
     "Compose",
     "Interval",
@@ -40,6 +41,7 @@ __all__ = [
     "SigmaClip",
     "Stack",
     "ZScale",
+    "fitted_scaling",
     "get_scaling",
     "resize",
     "riggi3",
@@ -357,7 +359,7 @@ class Stack(Scaling):
     def _pixels(self, x: np.ndarray, offset: np.ndarray, scale: np.ndarray,
                 blank: np.ndarray) -> np.ndarray:
         """Apply the affine maps, clip to [0, 1], zero blanks and resize: (N, C, size, size)."""
-        import torch
+        import torch  # only a resizing Stack needs torch; light commands never load it
         import torch.nn.functional as F
 
         with torch.no_grad():
@@ -431,3 +433,33 @@ def get_scaling(name: str, **kwargs) -> Scaling:
             from exc
     except ValueError as exc:
         raise ConfigError(f"scaling {name!r}: {exc}") from exc
+
+
+#: Named presets whose limits a TileSet stores for every field (:mod:`radiolib.tiling.stats`):
+#: key -> (:func:`get_scaling` name, keyword arguments). Lastufka et al. [1] scale MGCLS crops
+#: with the 2-98 or 2-99.9 percentiles of the whole field; Riggi et al. [0] clip (5, 30) and
+#: use zscale 0.25 and 0.4.
+FIELD_LIMITS = {
+    "minmax": ("minmax", {}),
+    "contrast_2_98": ("contrast", {"lower": 2.0, "upper": 98.0}),
+    "contrast_2_99.9": ("contrast", {"lower": 2.0, "upper": 99.9}),
+    "zscale_0.25": ("zscale", {"contrast": 0.25}),
+    "zscale_0.4": ("zscale", {"contrast": 0.4}),
+    "sigmaclip_5_30": ("sigmaclip", {"sigma_lower": 5.0, "sigma_upper": 30.0}),
+}
+
+
+def fitted_scaling(field: dict, key: str) -> Scaling:
+    """Return the preset interval ``key`` of :data:`FIELD_LIMITS` set to a field's stored limits.
+
+    ``fitted_scaling(tileset.fields[name], "contrast_2_99.9").transform(tiles)`` scales crops
+    with the statistics of their whole field, without reading the field again.
+    """
+    if key not in FIELD_LIMITS:
+        raise KeyError(f"unknown field limits {key!r}; stored: {', '.join(FIELD_LIMITS)}")
+    if key not in field.get("limits", {}):
+        raise KeyError(f"field {field.get('name')!r} has no finite pixels, so no {key!r} limits")
+    name, kwargs = FIELD_LIMITS[key]
+    scaling = get_scaling(name, **kwargs)
+    scaling.vmin_, scaling.vmax_ = field["limits"][key]
+    return scaling

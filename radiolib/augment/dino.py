@@ -1,11 +1,11 @@
 """DINO multi-crop augmentation of Lastufka et al. [0] on single-channel crops, batched and seeded.
 
 For every image of a batch (B, 1, H, W) the pipeline returns two *global* crops (224², area
-fraction 0.4-1) and ``n_local`` *local* crops (96², area 0.05-0.4 for ViT, 0.05-0.14 for
-ResNet50; :meth:`DINOAugment.for_backbone`), each from one bicubic ``grid_sample`` that also
-applies the random rotation (±``rotation_degrees``, probability ``p_rotation``, zero-filled
-corners) and the horizontal flip (DINO's, which the paper keeps; ``vflip=True`` adds a vertical
-one). Then, per crop:
+fraction 0.4-1) and ``n_local`` *local* crops (96², area ``local_scale``, which the recipe sets
+by backbone: :func:`radiolib.ssl.config.dino_local_scale`), each from one bicubic
+``grid_sample`` that also applies the random rotation (±``rotation_degrees``, probability
+``p_rotation``, zero-filled corners) and the horizontal flip (DINO's, which the paper keeps;
+``vflip=True`` adds a vertical one). Then, per crop:
 
 * Gaussian blur, sigma ``blur_sigma``, probability ``p_blur`` = (first global, second global,
   locals) = (1.0, 0.1, 0.5) as in DINO [1];
@@ -139,13 +139,6 @@ class DINOAugment:
             raise ValueError(f"interpolation must be 'bicubic' or 'bilinear', got "
                              f"{interpolation!r}")
         self.interpolation = interpolation
-
-    @classmethod
-    def for_backbone(cls, name: str, **kwargs) -> DINOAugment:
-        """Lastufka et al.'s local crop scale (Sect. 3.1.1): 0.05-0.14 (ResNet), 0.05-0.4 (ViT)."""
-        kwargs.setdefault("local_scale", (0.05, 0.14) if name.startswith("resnet")
-                          else (0.05, 0.4))
-        return cls(**kwargs)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"

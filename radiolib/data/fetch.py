@@ -28,6 +28,7 @@ with warnings.catch_warnings():
 from radiolib.data.archive import extract_archive
 from radiolib.data.manifest import FileEntry, Manifest, get_manifest
 from radiolib.errors import DataError
+from radiolib.files import atomic_write, sha256_file
 
 __all__ = ["ENV_DATA", "ENV_MIRROR", "data_root", "dataset_dir", "fetch", "file_path",
            "mirror_root"]
@@ -98,7 +99,7 @@ class _Hashing:
 
     def __call__(self, url: str, output_file: Any, pooch_obj: Any, **kwargs: Any) -> None:
         self.downloader(url, output_file, pooch_obj, **kwargs)
-        self.actual = pooch.file_hash(str(output_file), alg="sha256")
+        self.actual = sha256_file(output_file)
 
 
 def _http_downloader(progress: bool) -> Downloader:
@@ -193,9 +194,7 @@ def _extract_once(manifest: Manifest, entry: FileEntry, root: Path) -> None:
                 (archive.parent / m).exists() for m in done.get("members", [])):
             return
     members = extract_archive(archive, archive.parent, kind=entry.extract)
-    tmp = marker.with_name(marker.name + ".tmp")
-    tmp.write_text(json.dumps({"sha256": entry.sha256, "members": members}))
-    os.replace(tmp, marker)
+    atomic_write(marker, json.dumps({"sha256": entry.sha256, "members": members}))
 
 
 def fetch(name: str, *, data_dir: str | os.PathLike[str] | None = None,

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import pandas as pd
+from astropy.io import fits
+from PIL import Image
 
 from radiolib.data.fetch import fetch
 from radiolib.data.manifest import get_manifest
@@ -159,8 +162,6 @@ def load_mirabest(split: str = "train", *, data_dir: PathLike = None, mirror: Pa
 def load_mirabest_pngs(*, data_dir: PathLike = None, mirror: PathLike = None,
                        progress: bool = False) -> LabelledImages:
     """Load the 792 MiraBest PNGs; class, confidence and morphology come from the file name."""
-    from PIL import Image
-
     folder = fetch("mirabest", data_dir=data_dir, mirror=mirror, progress=progress) / "PNGs"
     paths = sorted(folder.glob("*.png"))
     if not paths:
@@ -185,8 +186,6 @@ def load_first_fits(*, data_dir: PathLike = None, mirror: PathLike = None,
     Labels come from the class code in the file name; ``meta`` has ``ra``, ``dec``, ``z``,
     ``size_arcsec``, the code and the ``path`` of each FITS file (for WCS and header).
     """
-    from astropy.io import fits
-
     folder = fetch("mirabest_first_fits", data_dir=data_dir, mirror=mirror, progress=progress)
     images, rows = [], []
     for entry in get_manifest("mirabest_first_fits").files:
@@ -222,8 +221,6 @@ def load_rgd(split: str | None = None, labels: str = "literature", *, data_dir: 
     label set and its split: ``"literature"`` (FRI, FRII, Compact, Bent; 1758/200/200) or
     ``"CDL1"`` (five classes, FRI split by morphology).
     """
-    import h5py
-
     if labels not in RGD_CLASSES:
         raise ConfigError(f"labels must be one of {sorted(RGD_CLASSES)}, got {labels!r}")
     if split not in (None, *_SPLIT_ORDER):

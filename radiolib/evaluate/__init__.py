@@ -1,5 +1,8 @@
 """Downstream evaluation of pre-trained backbones: embeddings, probes, label counts, fine-tuning.
 
+Also the evaluation callbacks that :func:`radiolib.ssl.train` calls during pre-training
+(:func:`count_mse_callback`), since they are probes.
+
 >>> import numpy as np
 >>> from radiolib.evaluate import count_regression_mse
 >>> x = np.arange(40.0)[:, None] * [1.0, 2.0]
@@ -7,6 +10,7 @@
 0.0
 """
 
+from radiolib.evaluate.callbacks import count_mse, count_mse_callback
 from radiolib.evaluate.finetune import FineTuned, backbone_blocks, finetune_classifier
 from radiolib.evaluate.label_counts import balanced_subset, label_count_curve
 from radiolib.evaluate.probes import (
@@ -18,6 +22,7 @@ from radiolib.evaluate.probes import (
     random_embeddings,
 )
 from radiolib.evaluate.projection import tsne_2d
+from radiolib.evaluate.splits import holdout_split
 
 __all__ = [
     "FineTuned",
@@ -25,8 +30,11 @@ __all__ = [
     "balanced_subset",
     "bootstrap_std",
     "checkpoint_embeddings",
+    "count_mse",
+    "count_mse_callback",
     "count_regression_mse",
     "finetune_classifier",
+    "holdout_split",
     "knn_probe",
     "label_count_curve",
     "linear_probe",

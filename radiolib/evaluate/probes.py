@@ -1,7 +1,7 @@
 """Embeddings of images by a pre-trained backbone, cached on disk, and cheap probes on them.
 
 * :func:`checkpoint_embeddings` embeds images with the backbone of a radiolib SSL checkpoint
-  (:func:`radiolib.ssl.load_pretrained`) and caches the result as ``.npy``, keyed by the
+  (:func:`radiolib.ssl.registry.load_pretrained`) and caches the result as ``.npy``, keyed by the
   checkpoint's and the images' content: a notebook re-run, or another notebook using the same
   checkpoint, reads it back. :func:`random_embeddings` is the untrained baseline.
 * :func:`count_regression_mse` is Lastufka et al.'s [0] source-count probe: PCA to 100
@@ -31,6 +31,11 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from radiolib.files import atomic_path, sha256_file
+from radiolib.models import feature_extractor
+from radiolib.ssl.cache import fingerprint
+from radiolib.ssl.registry import load_pretrained
+
 __all__ = ["RIDGE_ALPHAS", "bootstrap_std", "checkpoint_embeddings", "count_regression_mse",
            "knn_probe", "linear_probe", "random_embeddings"]
 
@@ -46,29 +51,22 @@ def checkpoint_embeddings(checkpoint: str | os.PathLike, images: torch.Tensor, *
     The cache file is ``<cache_dir>/emb-<checkpoint hash>-<images hash>.npy`` (no caching when
     ``cache_dir`` is None). DINO checkpoints give the teacher's backbone.
     """
-    from radiolib.ssl import load_pretrained
-    from radiolib.ssl.cache import file_digest, fingerprint
-
     path = None
     if cache_dir is not None:
-        path = Path(cache_dir) / f"emb-{file_digest(checkpoint)}-{fingerprint(images)}.npy"
+        path = Path(cache_dir) / f"emb-{sha256_file(checkpoint)[:16]}-{fingerprint(images)}.npy"
         if path.is_file():
             return np.load(path)
     model = load_pretrained(checkpoint)  # on CUDA when there is one
     emb = model.embed(images, batch_size=batch_size).numpy()
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, emb)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            np.save(tmp, emb)
     return emb
 
 
 def random_embeddings(name: str, images: torch.Tensor, *, seed: int = 0,
                       batch_size: int = 256) -> np.ndarray:
     """Embeddings by a randomly initialised backbone ``name`` (the untrained baseline)."""
-    from radiolib.models import feature_extractor
-
     torch.manual_seed(seed)
     model = feature_extractor(name, images.shape[1], image_size=images.shape[-1])
     return model.embed(images, batch_size=batch_size).numpy()

@@ -12,9 +12,11 @@ with :func:`feature_extractor` or load the published DINO weights with
 
 from radiolib.models.backbones import (
     BACKBONES,
+    BackboneSpec,
     ViTBackbone,
     attention_maps,
     backbone,
+    backbone_spec,
     default_device,
 )
 from radiolib.models.extractor import FeatureExtractor, feature_extractor
@@ -28,12 +30,14 @@ from radiolib.models.weights import (
 
 __all__ = [
     "BACKBONES",
+    "BackboneSpec",
     "DINOHead",
     "FeatureExtractor",
     "SimCLRProjectionHead",
     "ViTBackbone",
     "attention_maps",
     "backbone",
+    "backbone_spec",
     "default_device",
     "feature_extractor",
     "load_dino_checkpoint",

@@ -19,6 +19,7 @@ No pretrained weights are downloaded (``weights=None``); published checkpoints a
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -26,14 +27,45 @@ from torch import nn
 from torchvision.models import resnet18, resnet50
 from torchvision.models.vision_transformer import VisionTransformer
 
-__all__ = ["BACKBONES", "ViTBackbone", "attention_maps", "backbone", "default_device"]
+__all__ = ["BACKBONES", "BackboneSpec", "ViTBackbone", "attention_maps", "backbone",
+           "backbone_spec", "default_device"]
 
-_VIT = {  # patch, layers, heads, hidden, mlp
-    "vit_s8": (8, 12, 6, 384, 1536),
-    "vit_b16": (16, 12, 12, 768, 3072),
-}
-_RESNET = {"resnet18": (resnet18, 512), "resnet50": (resnet50, 2048)}
-BACKBONES: tuple[str, ...] = tuple(sorted([*_RESNET, *_VIT]))
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """What the package knows of a backbone before building it: family, embedding, patch.
+
+    ``patch_size`` is None for ResNets; ``layers``, ``heads`` and ``mlp_dim`` are the ViT
+    encoder's (0 for ResNets).
+    """
+
+    name: str
+    family: str
+    embed_dim: int
+    patch_size: int | None = None
+    layers: int = 0
+    heads: int = 0
+    mlp_dim: int = 0
+
+
+#: The backbone registry: every name the package builds, configs accept and weights map to.
+_SPECS: dict[str, BackboneSpec] = {s.name: s for s in (
+    BackboneSpec("resnet18", "resnet", 512),
+    BackboneSpec("resnet50", "resnet", 2048),
+    BackboneSpec("vit_b16", "vit", 768, patch_size=16, layers=12, heads=12, mlp_dim=3072),
+    BackboneSpec("vit_s8", "vit", 384, patch_size=8, layers=12, heads=6, mlp_dim=1536),
+)}
+_RESNET = {"resnet18": resnet18, "resnet50": resnet50}
+BACKBONES: tuple[str, ...] = tuple(sorted(_SPECS))
+
+
+def backbone_spec(name: str) -> BackboneSpec:
+    """Return the registry entry of backbone ``name`` (ValueError naming the valid ones)."""
+    try:
+        return _SPECS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown backbone {name!r}; choose from {', '.join(BACKBONES)}") \
+            from None
 
 
 def default_device() -> torch.device:
@@ -115,13 +147,12 @@ class ViTBackbone(VisionTransformer):
 
 
 def _resnet(name: str, in_chans: int) -> tuple[nn.Module, int]:
-    build, dim = _RESNET[name]
-    model = build(weights=None)
+    model = _RESNET[name](weights=None)
     if in_chans != 3:  # as the released DINO code: a fresh 7x7 stem conv for 1 channel
         model.conv1 = nn.Conv2d(in_chans, 64, kernel_size=7, stride=2, padding=3, bias=False)
         nn.init.kaiming_normal_(model.conv1.weight, mode="fan_out", nonlinearity="relu")
     model.fc = nn.Identity()
-    return model, dim
+    return model, _SPECS[name].embed_dim
 
 
 def backbone(name: str, in_chans: int = 3, *, image_size: int = 224) -> tuple[nn.Module, int]:
@@ -144,14 +175,14 @@ def backbone(name: str, in_chans: int = 3, *, image_size: int = 224) -> tuple[nn
     """
     if not isinstance(in_chans, int) or in_chans < 1:
         raise ValueError(f"in_chans must be a positive int, got {in_chans!r}")
-    if name in _RESNET:
+    spec = backbone_spec(name)
+    if spec.family == "resnet":
         return _resnet(name, in_chans)
-    if name in _VIT:
-        patch, layers, heads, hidden, mlp = _VIT[name]
-        if image_size % patch:
-            raise ValueError(f"image_size {image_size} is not a multiple of the patch {patch}")
-        return ViTBackbone(image_size, patch, layers, heads, hidden, mlp, in_chans), hidden
-    raise ValueError(f"unknown backbone {name!r}; choose from {', '.join(BACKBONES)}")
+    if image_size % spec.patch_size:
+        raise ValueError(f"image_size {image_size} is not a multiple of the patch "
+                         f"{spec.patch_size}")
+    return ViTBackbone(image_size, spec.patch_size, spec.layers, spec.heads, spec.embed_dim,
+                       spec.mlp_dim, in_chans), spec.embed_dim
 
 
 @torch.no_grad()

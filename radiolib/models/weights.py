@@ -19,20 +19,22 @@ unexpected and mis-shaped keys.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import re
 from pathlib import Path
 
 import torch
 
+from radiolib.data.fetch import dataset_dir
+from radiolib.data.manifest import get_manifest
 from radiolib.errors import ConfigError, DataError
-from radiolib.models.backbones import _VIT, backbone, default_device
+from radiolib.files import sha256_file
+from radiolib.models.backbones import backbone, backbone_spec, default_device
 from radiolib.models.extractor import FeatureExtractor
 from radiolib.models.heads import DINOHead
 
 __all__ = ["DATASET", "VIT_KEY_RULES", "load_dino_checkpoint", "load_dino_head",
-           "map_dino_head_keys", "map_dino_keys", "read_dino_state_dict", "sha256sum"]
+           "map_dino_head_keys", "map_dino_keys", "read_dino_state_dict"]
 
 DATASET = "lastufka_dino_weights"
 _WHERE = ("get it with `radiolib fetch lastufka_dino_weights` (the files are downloaded by hand "
@@ -57,20 +59,8 @@ _HEAD_RULES = ((r"last_layer\.weight_g", "last_layer.parametrizations.weight.ori
                (r"last_layer\.weight_v", "last_layer.parametrizations.weight.original1"))
 
 
-def sha256sum(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _resolve(path: str | os.PathLike[str]) -> tuple[Path, str | None]:
     """Return the file to read (bare names: in the dataset folder) and its manifest sha256."""
-    from radiolib.data.fetch import dataset_dir
-    from radiolib.data.manifest import get_manifest
-
     path = Path(path).expanduser()
     try:
         folder, manifest = dataset_dir(DATASET), get_manifest(DATASET)
@@ -111,7 +101,7 @@ def read_dino_state_dict(path: str | os.PathLike[str], which: str = "teacher",
     path, recorded = _resolve(path)
     expected = sha256 or recorded
     if expected is not None:
-        actual = sha256sum(path)
+        actual = sha256_file(path)
         if actual.lower() != expected.lower():
             raise DataError(f"checkpoint {path} fails its checksum: sha256 {actual}, expected "
                             f"{expected}; delete it and download it again")
@@ -166,6 +156,7 @@ def map_dino_keys(state: dict[str, torch.Tensor], arch: str
     """
     wrapped = any(k.removeprefix("module.").startswith(("backbone.", "head.")) for k in state)
     body, head, unmapped = {}, {}, []
+    vit = backbone_spec(arch).family == "vit"
     for key, value in state.items():
         k = key.removeprefix("module.")
         if k.startswith("head."):
@@ -176,7 +167,7 @@ def map_dino_keys(state: dict[str, torch.Tensor], arch: str
         elif wrapped:
             unmapped.append(key)
             continue
-        if arch in _VIT:
+        if vit:
             target = _apply_rules(k, VIT_KEY_RULES)
             if target is None:
                 unmapped.append(key)
@@ -230,9 +221,9 @@ def load_dino_checkpoint(path: str | os.PathLike[str], arch: str, which: str = "
     stem = body.get("conv_proj.weight", body.get("conv1.weight"))
     if in_chans is None:
         in_chans = int(stem.shape[1]) if stem is not None and stem.ndim == 4 else 3
-    image_size = 224
-    if arch in _VIT and "encoder.pos_embedding" in body:
-        image_size = int(round((body["encoder.pos_embedding"].shape[1] - 1) ** 0.5)) * _VIT[arch][0]
+    image_size, patch = 224, backbone_spec(arch).patch_size
+    if patch is not None and "encoder.pos_embedding" in body:
+        image_size = int(round((body["encoder.pos_embedding"].shape[1] - 1) ** 0.5)) * patch
     module, dim = backbone(arch, in_chans, image_size=image_size)
     _strict_load(module, body, unmapped, f"the {which} backbone of {path} for {arch!r}")
     model = FeatureExtractor(module, dim, name=arch, in_chans=in_chans)

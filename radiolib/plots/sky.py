@@ -5,7 +5,9 @@ fields by data-quality flag, and the realism checks against real fields.
 
 Each function takes arrays (a mosaic may be a memory-mapped image of any size: it is shown
 through a block-averaged thumbnail) and returns the figure. Images in Jy/beam are displayed
-with an asinh stretch between -3 sigma and the 99.9th percentile, sigma being the robust noise.
+with an asinh stretch between -3 sigma and the 99.9th percentile, sigma being the MAD noise
+(astropy's ``mad_std``: plots compute display limits, the package's noise estimator is
+:func:`radiolib.io.robust_noise`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from astropy.stats import mad_std
 from astropy.visualization import AsinhStretch, ImageNormalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -62,7 +65,7 @@ def display_norm(img: np.ndarray, *, lower: float = -3.0, upper: float = 99.9,
     if finite.size == 0:
         return ImageNormalize(vmin=0, vmax=1, stretch=AsinhStretch(a))
     med = float(np.median(finite))
-    sigma = 1.4826 * float(np.median(np.abs(finite - med)))
+    sigma = float(mad_std(finite))
     vmin = med + lower * sigma
     vmax = float(np.percentile(finite, upper))
     if not vmax > vmin:
@@ -255,7 +258,7 @@ def plot_field_gallery(images: Mapping[str, np.ndarray], *, ncols: int = 4,
         thumb, _ = thumbnail(data, max_pixels)
         finite = thumb[np.isfinite(thumb)]
         med = np.median(finite)
-        sigma = 1.4826 * np.median(np.abs(finite - med))
+        sigma = mad_std(finite)
         cmap = plt.get_cmap("inferno").with_extremes(bad="0.85")
         ax.imshow(np.ma.masked_invalid((thumb - med) / sigma), cmap=cmap, interpolation="nearest",
                   norm=ImageNormalize(vmin=-3, vmax=30, stretch=AsinhStretch(0.1), clip=False))

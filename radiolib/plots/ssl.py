@@ -1,11 +1,17 @@
 """Figures of the pre-training stage: the learning curve of a run (Lastufka et al. [0], Fig. 5).
 
+Data in, figure out: a run's metrics as a DataFrame, records, or the JSON-lines log the
+training loop writes (read here with the standard library, so plots import nothing of
+radiolib).
+
 - [0] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
 """
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -17,10 +23,9 @@ __all__ = ["plot_learning_curve"]
 def _frame(metrics) -> pd.DataFrame:
     if isinstance(metrics, pd.DataFrame):
         return metrics
-    if isinstance(metrics, (str, os.PathLike)):
-        from radiolib.ssl.train import read_metrics
-
-        return read_metrics(metrics)
+    if isinstance(metrics, (str, os.PathLike)):  # a JSON-lines log: one record a line
+        lines = Path(metrics).read_text(encoding="utf-8").splitlines()
+        return pd.DataFrame.from_records([json.loads(ln) for ln in lines if ln.strip()])
     return pd.DataFrame.from_records(list(metrics))
 
 
@@ -31,7 +36,7 @@ def plot_learning_curve(metrics, ax=None, *, eval_key: str = "count_mse",
     Parameters
     ----------
     metrics : path, DataFrame or list of dict
-        A run folder or its ``metrics.jsonl`` (see :func:`radiolib.ssl.train.read_metrics`),
+        A run's ``metrics.jsonl`` (or :func:`radiolib.ssl.train.read_metrics` of its folder),
         or its records: ``kind == "train"`` rows give ``epoch`` and ``loss``, ``kind == "eval"``
         rows give ``epoch`` and ``eval_key``.
     ax : matplotlib Axes, optional

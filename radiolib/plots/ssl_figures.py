@@ -26,8 +26,8 @@ def plot_learning_curves(runs: Mapping[str, object], *, eval_key: str = "count_m
                          ncols: int = 3, panel: tuple[float, float] = (3.6, 2.6)) -> Figure:
     """One learning-curve panel (loss, and ``eval_key`` when logged) per run, titled by name.
 
-    ``runs`` maps a title to what :func:`radiolib.plots.plot_learning_curve` takes (a run folder,
-    its ``metrics.jsonl`` or a DataFrame).
+    ``runs`` maps a title to what :func:`radiolib.plots.plot_learning_curve` takes (a run's
+    ``metrics.jsonl``, a DataFrame or records).
     """
     n = len(runs)
     ncols = max(1, min(ncols, n))

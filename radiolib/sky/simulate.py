@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 from astropy.io import fits
 
-from radiolib.io import Image, atomic_path, read_fits
+from radiolib.files import atomic_path
+from radiolib.io import Image, read_fits
 from radiolib.sky.instrument import correlated_noise
 from radiolib.sky.plan import FieldPlan, plan_field
 from radiolib.sky.render import add_gaussians

@@ -27,9 +27,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["IGNORED_KEYS", "CachedRun", "cached_train", "code_version", "file_digest",
-           "load_runs", "save_runs",
-           "fingerprint", "run_key"]
+from radiolib.errors import DataError
+from radiolib.files import atomic_write, sha256_file
+from radiolib.ssl.train import CHECKPOINT, METRICS, train
+
+__all__ = ["IGNORED_KEYS", "CachedRun", "cached_train", "code_version", "fingerprint",
+           "load_runs", "run_key", "save_runs"]
 
 #: Config keys that change how a run is logged or named, not its weights.
 IGNORED_KEYS = frozenset({"name", "num_workers", "log_every", "checkpoint_every"})
@@ -56,15 +59,6 @@ def code_version() -> str:
         for path in sorted((root / pkg).rglob("*.py")):
             h.update(str(path.relative_to(root)).encode())
             h.update(path.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def file_digest(path: str | os.PathLike) -> str:
-    """SHA-256 of a file (first 16 hex digits), read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
     return h.hexdigest()[:16]
 
 
@@ -121,13 +115,11 @@ def cached_train(config, dataset, *, cache_dir: str | os.PathLike, data_key: str
     **kwargs
         Passed to :func:`radiolib.ssl.train` (``device``, ``log_every``...).
     """
-    from radiolib.ssl.train import CHECKPOINT, METRICS, train
-
     if evaluate is not None and eval_key is None:
         raise ValueError("give eval_key= to name the evaluation callback (it is part of the key)")
     if isinstance(init_from, CachedRun):
         init_from = init_from.checkpoint
-    init_digest = None if init_from is None else file_digest(init_from)
+    init_digest = None if init_from is None else sha256_file(init_from)[:16]
     data_key = fingerprint(dataset) if data_key is None else data_key
     key = run_key(config, data_key, init_from=init_digest, eval_key=eval_key,
                   code=code_version())
@@ -141,9 +133,9 @@ def cached_train(config, dataset, *, cache_dir: str | os.PathLike, data_key: str
                    progress=progress, **kwargs)
     if not result.finished:
         return CachedRun(key, out, run.checkpoint, run.metrics, trained=True)
-    (out / DONE).write_text(json.dumps({"key": key, "data": data_key, "init_from": init_digest,
-                                        "eval": eval_key, "step": result.step,
-                                        "config": config.to_dict()}, indent=1) + "\n")
+    atomic_write(out / DONE, json.dumps({"key": key, "data": data_key, "init_from": init_digest,
+                                         "eval": eval_key, "step": result.step,
+                                         "config": config.to_dict()}, indent=1) + "\n")
     return CachedRun(key, out, run.checkpoint, run.metrics, trained=True)
 
 
@@ -151,7 +143,7 @@ def save_runs(cache_dir: str | os.PathLike, group: str, runs) -> Path:
     """Record finished runs under a name, for other notebooks: ``<cache_dir>/<group>.json``.
 
     ``runs`` maps a label (e.g. "ResNet50") to a :class:`CachedRun`. The file is written to a
-    temporary name, then renamed.
+    temporary name, then renamed (:func:`radiolib.files.atomic_write`).
     """
     root = Path(cache_dir)
     path = root / f"{group}.json"
@@ -162,9 +154,7 @@ def save_runs(cache_dir: str | os.PathLike, group: str, runs) -> Path:
 
     entries = {label: {"key": r.key, "out_dir": rel(r.out_dir), "checkpoint": rel(r.checkpoint),
                        "metrics": rel(r.metrics)} for label, r in runs.items()}
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(entries, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(entries, indent=1) + "\n")
     return path
 
 
@@ -177,8 +167,6 @@ def load_runs(cache_dir: str | os.PathLike, group: str, *, made_by: str = "") ->
         When the record or one of its checkpoints is missing, naming what makes them
         (``made_by``, e.g. the notebook that trains the runs).
     """
-    from radiolib.errors import DataError
-
     root = Path(cache_dir)
     path = root / f"{group}.json"
     hint = f"; run {made_by} first" if made_by else ""

@@ -12,15 +12,16 @@ A checkpoint is one ``torch.save`` dict, readable with ``torch.load(weights_only
     rng                 one entry per rank: python, numpy, torch CPU, CUDA and the augmentation
                         generator's states, as tensors and lists (no pickled objects)
 
-Writes are atomic: the file is written beside its destination, flushed to disk and renamed
-over it with :func:`os.replace`, so a run killed while saving leaves the previous checkpoint.
+Writes are atomic and durable (:func:`radiolib.files.atomic_path`): the file is written beside
+its destination, flushed to disk and renamed over it, so a run killed while saving leaves the
+previous checkpoint. This module is the format only: :mod:`radiolib.ssl.registry` builds the
+method a checkpoint holds, :mod:`radiolib.ssl.train` writes them.
 """
 
 from __future__ import annotations
 
 import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,10 @@ import numpy as np
 import torch
 
 from radiolib.errors import ConfigError, DataError
+from radiolib.files import atomic_path
+from radiolib.ssl.config import load_config
 
-__all__ = ["FORMAT", "capture_rng", "load_checkpoint", "load_pretrained", "restore_rng",
-           "save_checkpoint"]
+__all__ = ["FORMAT", "capture_rng", "load_checkpoint", "restore_rng", "save_checkpoint"]
 
 FORMAT, VERSION = "radiolib.ssl.checkpoint", 1
 
@@ -78,7 +80,7 @@ def save_checkpoint(path: str | os.PathLike, *, config, model: torch.nn.Module,
                     optimizer: torch.optim.Optimizer | None = None, scaler=None,
                     progress: dict[str, int] | None = None, total_steps: int | None = None,
                     rng: list[dict] | None = None) -> Path:
-    """Write a checkpoint atomically (temporary file, fsync, ``os.replace``); return its path.
+    """Write a checkpoint atomically and durably (temporary file, fsync, rename); return its path.
 
     Parameters
     ----------
@@ -97,8 +99,6 @@ def save_checkpoint(path: str | os.PathLike, *, config, model: torch.nn.Module,
     rng : list of dict
         :func:`capture_rng` of every rank, in rank order.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     progress = dict(progress or {"epoch": 0, "batch": 0, "step": 0, "world_size": 1})
     state = {
         "format": FORMAT, "version": VERSION, "method": config.method,
@@ -108,17 +108,9 @@ def save_checkpoint(path: str | os.PathLike, *, config, model: torch.nn.Module,
         "scheduler": {"step": progress["step"], "total_steps": total_steps},
         "progress": progress, "rng": rng or [],
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_path(path, durable=True) as tmp, open(tmp, "wb") as f:
+        torch.save(state, f)
+    return Path(path)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu"
@@ -128,8 +120,6 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     Returns the dict described in the module docstring; ``config`` is turned back into a
     :class:`SimCLRConfig` / :class:`DINOConfig` (key ``"config"``).
     """
-    from radiolib.ssl.config import load_config
-
     path = Path(path)
     if not path.is_file():
         raise DataError(f"checkpoint {path} not found")
@@ -145,17 +135,3 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     except ConfigError as exc:
         raise DataError(f"{path}: stored config is invalid ({exc})") from exc
     return state
-
-
-def load_pretrained(path: str | os.PathLike, *, device: str | torch.device | None = None):
-    """Return the trained backbone of a checkpoint as a :class:`radiolib.models.FeatureExtractor`.
-
-    SimCLR: the backbone (projector dropped); DINO: the teacher's backbone, as DINO evaluates.
-    """
-    from radiolib.models import default_device
-    from radiolib.ssl.train import build_method
-
-    state = load_checkpoint(path)
-    method = build_method(state["config"])
-    method.load_state_dict(state["model"])
-    return method.feature_extractor().to(default_device() if device is None else device)

@@ -27,14 +27,24 @@ from typing import Any, ClassVar
 import yaml
 
 from radiolib.errors import ConfigError
+from radiolib.models.backbones import BACKBONES, backbone_spec
 from radiolib.resources import package_folder
+from radiolib.scaling import FIELD_LIMITS
 
-__all__ = ["CODE_TEMPERATURE", "ORIGINS", "DINOConfig", "SimCLRConfig", "TrainConfig",
-           "check_provenance", "config_path", "list_configs", "load_config"]
+__all__ = ["CODE_TEMPERATURE", "DINO_LOCAL_SCALES", "ORIGINS", "DINOConfig", "SimCLRConfig",
+           "TrainConfig", "check_provenance", "config_path", "dino_local_scale", "list_configs",
+           "load_config"]
 
 #: NT-Xent temperature hard-coded in Riggi et al.'s released SimCLR code (its flag is ignored).
 CODE_TEMPERATURE = 0.1
-_BACKBONES = ("resnet18", "resnet50", "vit_b16", "vit_s8")
+#: Lastufka et al.'s local crop scale by backbone family (Sect. 3.1.1): ResNet 0.05-0.14,
+#: ViT 0.05-0.4 (the DINO code's default).
+DINO_LOCAL_SCALES: dict[str, tuple[float, float]] = {"resnet": (0.05, 0.14), "vit": (0.05, 0.4)}
+
+
+def dino_local_scale(backbone: str) -> tuple[float, float]:
+    """Return the DINO local crop scale (min, max) for a backbone name, by its family."""
+    return DINO_LOCAL_SCALES[backbone_spec(backbone).family]
 
 
 def _f(default: Any, kind: str, **check: Any) -> Any:
@@ -97,7 +107,7 @@ class TrainConfig:
     method: ClassVar[str] = ""
     name: str = _f("run", "str")
     seed: int = _f(0, "int", lo=0)
-    backbone: str = _f("resnet18", "str", choices=_BACKBONES)
+    backbone: str = _f("resnet18", "str", choices=BACKBONES)
     in_chans: int = _f(3, "int", lo=1)
     image_size: int = _f(224, "int", lo=8)
     epochs: int = _f(100, "int", lo=1)
@@ -244,7 +254,7 @@ class DINOConfig(TrainConfig):
     The defaults are the ResNet50 recipe (``radiolib/configs/dino_resnet50.yaml``; the ViT-S/8 file
     changes the optimiser, lr, weight decay, epochs, batch and local scale).
     ``lr`` is for a global batch of 256 and scaled linearly (as the DINO code);
-    ``local_scale`` None means Sect. 3.1.1's by backbone: 0.05-0.14 (ResNet), 0.05-0.4 (ViT).
+    ``local_scale`` None means Sect. 3.1.1's by backbone (:func:`dino_local_scale`).
     ``code_behaviour`` switches :class:`radiolib.augment.DINOAugment` to the released code.
     """
 
@@ -252,7 +262,7 @@ class DINOConfig(TrainConfig):
     lr_per_256: ClassVar[bool] = True
     name: str = _f("dino_resnet50", "str")
     optimizer: str = _f("sgd", "str", choices=("adamw", "sgd"))
-    backbone: str = _f("resnet50", "str", choices=_BACKBONES)
+    backbone: str = _f("resnet50", "str", choices=BACKBONES)
     in_chans: int = _f(1, "int", lo=1)
     image_size: int = _f(256, "int", lo=8)
     field_limits: str = _f("contrast_2_98", "str")
@@ -294,16 +304,13 @@ class DINOConfig(TrainConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        from radiolib.tiling import FIELD_LIMITS
-
         if self.field_limits not in FIELD_LIMITS:
             raise ConfigError(f"config key 'field_limits': must be one of "
                               f"{', '.join(FIELD_LIMITS)}, got {self.field_limits!r}")
         if self.local_scale is None:
-            object.__setattr__(self, "local_scale", (0.05, 0.14)
-                               if self.backbone.startswith("resnet") else (0.05, 0.4))
-        if self.backbone.startswith("vit"):
-            patch = int(self.backbone.rsplit("_", 1)[1][1:])
+            object.__setattr__(self, "local_scale", dino_local_scale(self.backbone))
+        patch = backbone_spec(self.backbone).patch_size
+        if patch is not None:
             for key in ("global_size", "local_size"):
                 if getattr(self, key) % patch:
                     raise ConfigError(f"config key {key!r}: must be a multiple of the ViT patch "

@@ -24,6 +24,8 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from radiolib.errors import ConfigError
+from radiolib.scaling import FIELD_LIMITS, fitted_scaling, get_scaling
+from radiolib.tiling import TileSet
 
 __all__ = ["ImageTensors", "ScaledTiles", "dataset_for"]
 
@@ -64,14 +66,11 @@ class ScaledTiles(Dataset):
     size : int
         Output side in pixels.
     field_limits : str
-        ``"field"`` mode: which stored field limits (see :data:`radiolib.tiling.FIELD_LIMITS`).
+        ``"field"`` mode: which stored field limits (see :data:`radiolib.scaling.FIELD_LIMITS`).
     """
 
     def __init__(self, tileset, *, mode: str = "riggi3", size: int = 224,
                  field_limits: str = "contrast_2_98") -> None:
-        from radiolib.scaling import get_scaling
-        from radiolib.tiling import FIELD_LIMITS
-
         if mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         if not isinstance(size, int) or size < 1:
@@ -89,8 +88,6 @@ class ScaledTiles(Dataset):
         return len(self.tileset)
 
     def _field_scaling(self, name: str):
-        from radiolib.tiling import fitted_scaling
-
         if name not in self._scalings:
             self._scalings[name] = fitted_scaling(self.tileset.fields[name], self.field_limits)
         return self._scalings[name]
@@ -135,8 +132,6 @@ def dataset_for(config, tileset, *, in_memory: bool = True) -> Dataset:
     in_memory : bool
         Scale all tiles up front (:meth:`ScaledTiles.materialize`) instead of per item.
     """
-    from radiolib.tiling import TileSet
-
     if not hasattr(tileset, "tiles"):
         tileset = TileSet.open(tileset)
     if config.method == "simclr":

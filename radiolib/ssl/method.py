@@ -21,6 +21,7 @@ import contextlib
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from radiolib.ssl.schedules import cosine_schedule
 
@@ -44,8 +45,6 @@ class SSLMethod(nn.Module):
 
     def distribute(self, device: torch.device) -> None:
         """Wrap ``self.net`` in DDP (parameters broadcast from rank 0 at construction)."""
-        from torch.nn.parallel import DistributedDataParallel
-
         ids = [device.index] if device.type == "cuda" else None
         self.__dict__["_ddp"] = DistributedDataParallel(self.net, device_ids=ids)
 

@@ -1,12 +1,13 @@
 """One training loop for SimCLR and DINO: resumable bit for bit, DDP-ready, logged.
 
-``train(config, dataset, out_dir=...)`` builds the method of the config (:func:`build_method`),
-its optimiser (Adam for SimCLR, AdamW for DINO) and the per-step schedules, and trains for
-``config.epochs``. Into ``out_dir`` it writes ``checkpoint.pt`` (everything needed to resume,
-:mod:`radiolib.ssl.checkpoint`) at the end of every epoch, every ``checkpoint_every`` steps
-and when stopped by ``max_steps``; ``metrics.jsonl`` (one JSON record per line: ``kind``
-``"train"`` with step, epoch, loss, lr, throughput in images/s; ``"eval"`` with what the
-``evaluate`` callback returned every ``eval_every`` epochs); and ``config.yaml``.
+``train(config, dataset, out_dir=...)`` builds the method of the config
+(:func:`radiolib.ssl.registry.build_method`), its optimiser and the per-step schedules, and
+trains for ``config.epochs``. Into ``out_dir`` it writes ``checkpoint.pt`` (everything needed
+to resume, :mod:`radiolib.ssl.checkpoint`) at the end of every epoch, every
+``checkpoint_every`` steps and when stopped by ``max_steps``; ``metrics.jsonl`` (one JSON
+record per line: ``kind`` ``"train"`` with step, epoch, loss, lr, throughput in images/s;
+``"eval"`` with what the ``evaluate`` callback returned every ``eval_every`` epochs); and
+``config.yaml``.
 
 ``resume=True`` continues from ``out_dir/checkpoint.pt`` (or starts if there is none): same
 weights, optimiser moments, schedules, RNG states, augmentation generator and position in the
@@ -16,6 +17,10 @@ a new run from trained weights: Riggi et al.'s smart_hulk is SimCLR on hulk tile
 
 Under ``torchrun`` (``WORLD_SIZE`` > 1) every process calls :func:`train`; batches are
 ``config.batch_size`` per process, rank 0 logs and saves (:mod:`radiolib.ssl.distributed`).
+
+The loop reads as its steps: :func:`_resume_state` (the checkpoint to continue, checked),
+:func:`_start` (seed, build, optimiser, sampler), :func:`_restore`, :func:`_open_log`, then per
+epoch :func:`_train_epoch` (with :func:`_log_train` and :func:`_save`) and :func:`_evaluate`.
 """
 
 from __future__ import annotations
@@ -35,11 +40,14 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from radiolib.errors import ConfigError
+from radiolib.files import atomic_write
 from radiolib.ssl import distributed as D
 from radiolib.ssl.checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from radiolib.ssl.data import dataset_for
 from radiolib.ssl.method import SSLMethod
+from radiolib.ssl.registry import build_method
 
-__all__ = ["CHECKPOINT", "METRICS", "TrainResult", "build_method", "read_metrics", "train"]
+__all__ = ["CHECKPOINT", "METRICS", "TrainResult", "read_metrics", "train"]
 
 CHECKPOINT, METRICS = "checkpoint.pt", "metrics.jsonl"
 Evaluate = Callable[[SSLMethod, int], dict]
@@ -57,17 +65,6 @@ class TrainResult:
     epoch: float
     finished: bool
     loss: float | None
-
-
-def build_method(config) -> SSLMethod:
-    """Build the method of a config: :class:`~radiolib.ssl.simclr.SimCLR` or ``DINO``."""
-    from radiolib.ssl.dino import DINO
-    from radiolib.ssl.simclr import SimCLR
-
-    methods = {"dino": DINO, "simclr": SimCLR}
-    if getattr(config, "method", None) not in methods:
-        raise ConfigError(f"no training method for {type(config).__name__}")
-    return methods[config.method](config)
 
 
 def read_metrics(path) -> pd.DataFrame:
@@ -116,7 +113,7 @@ def _truncate_metrics(path: Path, step: int) -> None:
                 keep.append(line)
         except ValueError:  # a line cut short when the run was killed
             continue
-    path.write_text("".join(line + "\n" for line in keep))
+    atomic_write(path, "".join(line + "\n" for line in keep))
 
 
 def _log(path: Path, info: D.DistInfo, record: dict) -> None:
@@ -150,7 +147,7 @@ def train(config, dataset, *, out_dir, resume: bool = False, init_from=None,
         Steps between metrics records (default ``config.log_every``).
     evaluate : callable, optional
         ``evaluate(method, epoch) -> {name: value}``, called by rank 0 every
-        ``config.eval_every`` epochs, e.g. :func:`radiolib.ssl.callbacks.count_mse_callback`.
+        ``config.eval_every`` epochs, e.g. :func:`radiolib.evaluate.count_mse_callback`.
     progress : bool
         Show a tqdm bar (rank 0).
 
@@ -159,8 +156,6 @@ def train(config, dataset, *, out_dir, resume: bool = False, init_from=None,
     TrainResult
     """
     if hasattr(dataset, "tiles") and hasattr(dataset, "fields"):  # a TileSet: scale it first
-        from radiolib.ssl.data import dataset_for
-
         dataset = dataset_for(config, dataset)
     info = D.init_distributed(device)
     try:
@@ -170,29 +165,117 @@ def train(config, dataset, *, out_dir, resume: bool = False, init_from=None,
         D.cleanup(info)
 
 
+@dataclass
+class _Run:
+    """What the steps of one run share: its parts, files, schedule length and position."""
+
+    config: object
+    info: D.DistInfo
+    method: SSLMethod
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    sampler: D.ResumableSampler
+    generator: torch.Generator
+    out_dir: Path
+    per_epoch: int
+    epoch: int = 0
+    batch_idx: int = 0
+    step: int = 0
+    loader: DataLoader | None = None
+
+    @property
+    def device(self) -> torch.device:
+        """The device this process trains on."""
+        return self.info.device
+
+    @property
+    def total(self) -> int:
+        """Length of the schedules, in steps."""
+        return self.config.epochs * self.per_epoch
+
+    @property
+    def position(self) -> float:
+        """Epochs done, as a fraction (the ``epoch`` of log records)."""
+        return self.epoch + self.batch_idx / self.per_epoch
+
+    @property
+    def checkpoint(self) -> Path:
+        """The run's checkpoint file."""
+        return self.out_dir / CHECKPOINT
+
+    @property
+    def metrics(self) -> Path:
+        """The run's metrics log."""
+        return self.out_dir / METRICS
+
+
+@dataclass
+class _LossMeter:
+    """Sum of the losses since the last train record, and when that record was written."""
+
+    running: torch.Tensor
+    n: int = 0
+    clock: float = 0.0
+    last: float | None = None
+
+    def reset(self) -> None:
+        """Start a new span (after a record)."""
+        self.running.zero_()
+        self.n, self.clock = 0, time.perf_counter()
+
+
 def _train(config, dataset, out_dir, info, resume, init_from, max_steps, log_every, evaluate,
            progress) -> TrainResult:
     if resume and init_from is not None:
         raise ConfigError("use either resume (same run) or init_from (new run), not both")
-    ckpt_path, metrics_path = out_dir / CHECKPOINT, out_dir / METRICS
-    state = load_checkpoint(ckpt_path) if resume and ckpt_path.is_file() else None
+    state = _resume_state(config, out_dir / CHECKPOINT, info) if resume else None
+    run = _start(config, dataset, out_dir, info, init_from)
     if state is not None:
-        _check_resumable(state["config"], config)
-        if state["progress"]["world_size"] != info.world_size:
-            raise ConfigError(f"checkpoint was written by {state['progress']['world_size']} "
-                              f"process(es), this run has {info.world_size}")
+        _restore(run, state)
+    _open_log(run, resumed=state is not None, init_from=init_from)
+    run.loader = DataLoader(dataset, batch_size=config.batch_size, sampler=run.sampler,
+                            drop_last=True, num_workers=config.num_workers,
+                            collate_fn=_collate, pin_memory=run.device.type == "cuda",
+                            generator=torch.Generator())
+    bar = tqdm(total=run.total, initial=run.step, desc=config.name, unit="step",
+               dynamic_ncols=True, disable=not (progress and info.is_main))
+    meter = _LossMeter(torch.zeros((), device=run.device), clock=time.perf_counter())
+    stop = max_steps is not None and run.step >= max_steps
+    while run.epoch < config.epochs and not stop:
+        stop = _train_epoch(run, bar, meter, max_steps, log_every)
+        if run.batch_idx < run.per_epoch:  # stopped inside the epoch
+            break
+        run.epoch, run.batch_idx = run.epoch + 1, 0
+        _evaluate(run, evaluate)
+        _save(run)
+        meter.clock = time.perf_counter()
+    bar.close()
+    if info.distributed:  # rank 0's batch-norm statistics, as DDP uses and checkpoints them
+        for buffer in run.method.net.buffers():
+            torch.distributed.broadcast(buffer, 0)
+    return TrainResult(run.method, out_dir, run.checkpoint, run.metrics, run.step, run.position,
+                       run.epoch >= config.epochs, meter.last)
+
+
+def _resume_state(config, path: Path, info: D.DistInfo) -> dict | None:
+    """Return the checkpoint a resumed run continues from (None: none yet), checked."""
+    if not path.is_file():
+        return None
+    state = load_checkpoint(path)
+    _check_resumable(state["config"], config)
+    if state["progress"]["world_size"] != info.world_size:
+        raise ConfigError(f"checkpoint was written by {state['progress']['world_size']} "
+                          f"process(es), this run has {info.world_size}")
+    return state
+
+
+def _start(config, dataset, out_dir: Path, info: D.DistInfo, init_from) -> _Run:
+    """Seed, build the method (from ``init_from``'s weights), its optimiser, scaler and sampler."""
     dev = info.device
     _seed_everything(config.seed)
     method = build_method(config).to(dev)
     if init_from is not None:
-        source = load_checkpoint(init_from)
-        if source["config"].method != config.method:
-            raise ConfigError(f"init_from {init_from} is a {source['config'].method} run")
-        try:
-            method.load_state_dict(source["model"])
-        except RuntimeError as exc:
-            raise ConfigError(f"init_from {init_from}: its weights do not fit this config "
-                              f"({str(exc).splitlines()[0]})") from exc
+        _load_init(method, config, init_from)
     if info.distributed:
         method.distribute(dev)
     optimizer = method.configure_optimizer(info.world_size)
@@ -203,91 +286,117 @@ def _train(config, dataset, out_dir, info, resume, init_from, max_steps, log_eve
     if per_epoch == 0:
         raise ConfigError(f"config key 'batch_size': {config.batch_size} per process x "
                           f"{info.world_size} process(es) exceeds the {len(dataset)} images")
-    total = config.epochs * per_epoch
     generator = torch.Generator().manual_seed(config.seed + 1_000_003 * info.rank)
-    epoch = batch_idx = step = 0
-    if state is not None:
-        method.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if state["scaler"]:
-            scaler.load_state_dict(state["scaler"])
-        restore_rng(state["rng"][info.rank], generator)
-        p = state["progress"]
-        epoch, batch_idx, step = p["epoch"], p["batch"], p["step"]
-        if info.is_main:
-            _truncate_metrics(metrics_path, step)
-    if info.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-    _log(metrics_path, info, {"kind": "start", "step": step, "epoch": epoch + batch_idx / per_epoch,
-                              "resumed": state is not None, "world_size": info.world_size,
-                              "init_from": None if init_from is None else str(init_from),
-                              "device": str(dev), "total_steps": total})
-    loader = DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, drop_last=True,
-                        num_workers=config.num_workers, collate_fn=_collate,
-                        pin_memory=dev.type == "cuda", generator=torch.Generator())
+    return _Run(config, info, method, optimizer, scaler, sampler, generator, out_dir, per_epoch)
 
-    def save() -> None:
-        rng = D.gather_objects(capture_rng(generator), info)
-        if info.is_main:
-            save_checkpoint(ckpt_path, config=config, model=method, optimizer=optimizer,
-                            scaler=scaler, total_steps=total, rng=rng,
-                            progress={"epoch": epoch, "batch": batch_idx, "step": step,
-                                      "world_size": info.world_size})
-        D.barrier(info)  # the file is complete before any rank may read it (resume)
 
-    bar = tqdm(total=total, initial=step, desc=config.name, unit="step", dynamic_ncols=True,
-               disable=not (progress and info.is_main))
-    last_loss, running, n_run, clock = None, torch.zeros((), device=dev), 0, time.perf_counter()
-    stop = max_steps is not None and step >= max_steps
-    while epoch < config.epochs and not stop:
-        sampler.set_position(epoch, batch_idx * config.batch_size)
-        method.train()
-        for batch in loader if batch_idx < per_epoch else ():
-            lr = method.set_schedule(optimizer, step, total, per_epoch, info.world_size)
-            optimizer.zero_grad(set_to_none=True)
-            loss = method.training_step(batch.to(dev, non_blocking=True), generator, epoch=epoch)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            method.after_backward(epoch)
-            scaler.step(optimizer)
-            scaler.update()
-            method.after_step(step, total)
-            step, batch_idx, n_run = step + 1, batch_idx + 1, n_run + 1
-            running += loss.detach()
-            bar.update(1)
-            stop = max_steps is not None and step >= max_steps
-            if step % log_every == 0 or batch_idx == per_epoch or stop:
-                last_loss = D.all_reduce_mean(running.item() / n_run, info)
-                if not np.isfinite(last_loss):
-                    raise FloatingPointError(f"loss is {last_loss} at step {step}; stopping")
-                elapsed = time.perf_counter() - clock
-                _log(metrics_path, info, {
-                    "kind": "train", "step": step, "epoch": epoch + batch_idx / per_epoch,
-                    "loss": last_loss, "lr": lr, "throughput": round(
-                        n_run * config.batch_size * info.world_size / max(elapsed, 1e-9), 2)})
-                bar.set_postfix(loss=f"{last_loss:.4g}", lr=f"{lr:.3g}")
-                running.zero_()
-                n_run, clock = 0, time.perf_counter()
-            if stop or (config.checkpoint_every and step % config.checkpoint_every == 0):
-                save()
-            if stop:
-                break
-        if batch_idx < per_epoch:
+def _load_init(method: SSLMethod, config, init_from) -> None:
+    """Start from the weights of another run's checkpoint (smart_hulk from hulk)."""
+    source = load_checkpoint(init_from)
+    if source["config"].method != config.method:
+        raise ConfigError(f"init_from {init_from} is a {source['config'].method} run")
+    try:
+        method.load_state_dict(source["model"])
+    except RuntimeError as exc:
+        raise ConfigError(f"init_from {init_from}: its weights do not fit this config "
+                          f"({str(exc).splitlines()[0]})") from exc
+
+
+def _restore(run: _Run, state: dict) -> None:
+    """Set weights, optimiser, scaler, RNG states and position from a checkpoint."""
+    run.method.load_state_dict(state["model"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    if state["scaler"]:
+        run.scaler.load_state_dict(state["scaler"])
+    restore_rng(state["rng"][run.info.rank], run.generator)
+    p = state["progress"]
+    run.epoch, run.batch_idx, run.step = p["epoch"], p["batch"], p["step"]
+    if run.info.is_main:
+        _truncate_metrics(run.metrics, run.step)
+
+
+def _open_log(run: _Run, *, resumed: bool, init_from) -> None:
+    """Write ``config.yaml`` and the ``start`` record (rank 0)."""
+    if run.info.is_main:
+        run.out_dir.mkdir(parents=True, exist_ok=True)
+        (run.out_dir / "config.yaml").write_text(yaml.safe_dump(run.config.to_dict(),
+                                                                sort_keys=False))
+    _log(run.metrics, run.info, {
+        "kind": "start", "step": run.step, "epoch": run.position, "resumed": resumed,
+        "world_size": run.info.world_size,
+        "init_from": None if init_from is None else str(init_from),
+        "device": str(run.device), "total_steps": run.total})
+
+
+def _train_epoch(run: _Run, bar, meter: _LossMeter, max_steps: int | None,
+                 log_every: int) -> bool:
+    """Train the rest of the current epoch (from ``run.batch_idx``); return whether to stop.
+
+    Logs every ``log_every`` steps and at the end of the epoch, and checkpoints every
+    ``config.checkpoint_every`` steps and when ``max_steps`` is reached.
+    """
+    config, method, optimizer, scaler = run.config, run.method, run.optimizer, run.scaler
+    run.sampler.set_position(run.epoch, run.batch_idx * config.batch_size)
+    method.train()
+    stop = False
+    for batch in run.loader if run.batch_idx < run.per_epoch else ():
+        lr = method.set_schedule(optimizer, run.step, run.total, run.per_epoch,
+                                 run.info.world_size)
+        optimizer.zero_grad(set_to_none=True)
+        loss = method.training_step(batch.to(run.device, non_blocking=True), run.generator,
+                                    epoch=run.epoch)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        method.after_backward(run.epoch)
+        scaler.step(optimizer)
+        scaler.update()
+        method.after_step(run.step, run.total)
+        run.step, run.batch_idx, meter.n = run.step + 1, run.batch_idx + 1, meter.n + 1
+        meter.running += loss.detach()
+        bar.update(1)
+        stop = max_steps is not None and run.step >= max_steps
+        if run.step % log_every == 0 or run.batch_idx == run.per_epoch or stop:
+            _log_train(run, meter, lr)
+            bar.set_postfix(loss=f"{meter.last:.4g}", lr=f"{lr:.3g}")
+        if stop or (config.checkpoint_every and run.step % config.checkpoint_every == 0):
+            _save(run)
+        if stop:
             break
-        epoch, batch_idx = epoch + 1, 0
-        if evaluate is not None and config.eval_every and epoch % config.eval_every == 0 \
-                and info.is_main:
-            saved = capture_rng()  # the callback must not change the training's random streams
-            values = evaluate(method, epoch)
-            restore_rng(saved)
-            method.train()
-            _log(metrics_path, info, {"kind": "eval", "step": step, "epoch": epoch, **values})
-        save()
-        clock = time.perf_counter()
-    bar.close()
-    if info.distributed:  # rank 0's batch-norm statistics, as DDP uses and checkpoints them
-        for buffer in method.net.buffers():
-            torch.distributed.broadcast(buffer, 0)
-    return TrainResult(method, out_dir, ckpt_path, metrics_path, step,
-                       epoch + batch_idx / per_epoch, epoch >= config.epochs, last_loss)
+    return stop
+
+
+def _log_train(run: _Run, meter: _LossMeter, lr: float) -> None:
+    """Write a ``train`` record: mean loss over the ranks and steps since the last, throughput."""
+    meter.last = D.all_reduce_mean(meter.running.item() / meter.n, run.info)
+    if not np.isfinite(meter.last):
+        raise FloatingPointError(f"loss is {meter.last} at step {run.step}; stopping")
+    elapsed = time.perf_counter() - meter.clock
+    _log(run.metrics, run.info, {
+        "kind": "train", "step": run.step, "epoch": run.position, "loss": meter.last, "lr": lr,
+        "throughput": round(meter.n * run.config.batch_size * run.info.world_size
+                            / max(elapsed, 1e-9), 2)})
+    meter.reset()
+
+
+def _evaluate(run: _Run, evaluate: Evaluate | None) -> None:
+    """Call the evaluation callback at an ``eval_every`` epoch (rank 0), keeping RNG streams."""
+    config = run.config
+    if evaluate is None or not config.eval_every or run.epoch % config.eval_every \
+            or not run.info.is_main:
+        return
+    saved = capture_rng()  # the callback must not change the training's random streams
+    values = evaluate(run.method, run.epoch)
+    restore_rng(saved)
+    run.method.train()
+    _log(run.metrics, run.info, {"kind": "eval", "step": run.step, "epoch": run.epoch, **values})
+
+
+def _save(run: _Run) -> None:
+    """Checkpoint the run (every rank's RNG states, gathered; rank 0 writes)."""
+    rng = D.gather_objects(capture_rng(run.generator), run.info)
+    if run.info.is_main:
+        save_checkpoint(run.checkpoint, config=run.config, model=run.method,
+                        optimizer=run.optimizer, scaler=run.scaler, total_steps=run.total,
+                        rng=rng, progress={"epoch": run.epoch, "batch": run.batch_idx,
+                                           "step": run.step, "world_size": run.info.world_size})
+    D.barrier(run.info)  # the file is complete before any rank may read it (resume)

@@ -16,13 +16,12 @@ from .boxes import (
     n_mgcls_tiles,
 )
 from .catalogue import banner_boxes_from_catalogue, catalogue_pixels
-from .stats import FIELD_LIMITS, field_statistics, fitted_scaling
+from .stats import field_statistics
 from .tile import DEFAULT_NAN_MAX, MODES, tile_fields, tile_fits
 from .tileset import TileSet, TileSetExistsError, TileSetWriter
 
 __all__ = [
     "DEFAULT_NAN_MAX",
-    "FIELD_LIMITS",
     "MODES",
     "TileSet",
     "TileSetExistsError",
@@ -33,7 +32,6 @@ __all__ = [
     "catalogue_pixels",
     "count_in_boxes",
     "field_statistics",
-    "fitted_scaling",
     "hulk_boxes",
     "hulk_starts",
     "mgcls_boxes",

@@ -2,7 +2,8 @@
 
 Lastufka et al. [1] scale MGCLS crops with limits of the whole field (e.g. the 2-98 or
 2-99.9 percentiles); Riggi et al. [0] use sigma clipping (5, 30) and zscale (0.25, 0.4). The
-limits are fitted with `radiolib.scaling` on a regular sample of the field's finite pixels.
+limits of every preset in `radiolib.scaling.FIELD_LIMITS` are fitted on a regular sample of the
+field's finite pixels; `radiolib.scaling.fitted_scaling` turns them back into a scaling.
 
 - [0] Riggi et al. 2024, PASA, arXiv:2404.18462
 - [1] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
@@ -13,22 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 from radiolib.io import robust_noise
-from radiolib.scaling import Scaling, get_scaling
+from radiolib.scaling import FIELD_LIMITS, get_scaling
 
-__all__ = ["FIELD_LIMITS", "PERCENTILES", "field_statistics", "fitted_scaling"]
+__all__ = ["PERCENTILES", "field_statistics"]
 
 #: Percentiles stored for every field.
 PERCENTILES = (0.5, 1.0, 2.0, 50.0, 98.0, 99.0, 99.5, 99.9)
-
-#: Limits stored for every field: key -> (`radiolib.scaling.get_scaling` name, keyword args).
-FIELD_LIMITS = {
-    "minmax": ("minmax", {}),
-    "contrast_2_98": ("contrast", {"lower": 2.0, "upper": 98.0}),
-    "contrast_2_99.9": ("contrast", {"lower": 2.0, "upper": 99.9}),
-    "zscale_0.25": ("zscale", {"contrast": 0.25}),
-    "zscale_0.4": ("zscale", {"contrast": 0.4}),
-    "sigmaclip_5_30": ("sigmaclip", {"sigma_lower": 5.0, "sigma_upper": 30.0}),
-}
 
 
 def _number(value: float) -> float | None:
@@ -64,19 +55,3 @@ def field_statistics(sample: np.ndarray) -> dict:
     stats["sigmaclip_median"], stats["sigmaclip_std"] = (30 * lo + 5 * hi) / 35, (hi - lo) / 35
     return {"stats": {k: v if isinstance(v, int) else _number(v) for k, v in stats.items()},
             "limits": {k: [_number(v) for v in pair] for k, pair in limits.items()}}
-
-
-def fitted_scaling(field: dict, key: str) -> Scaling:
-    """Return the `radiolib.scaling` interval ``key`` (see `FIELD_LIMITS`) set to field limits.
-
-    ``fitted_scaling(tileset.fields[name], "contrast_2_99.9").transform(tiles)`` scales crops
-    with the statistics of their whole field, without reading the field again.
-    """
-    if key not in FIELD_LIMITS:
-        raise KeyError(f"unknown field limits {key!r}; stored: {', '.join(FIELD_LIMITS)}")
-    if key not in field.get("limits", {}):
-        raise KeyError(f"field {field.get('name')!r} has no finite pixels, so no {key!r} limits")
-    name, kwargs = FIELD_LIMITS[key]
-    scaling = get_scaling(name, **kwargs)
-    scaling.vmin_, scaling.vmax_ = field["limits"][key]
-    return scaling

@@ -21,6 +21,7 @@ import pandas as pd
 from radiolib import __version__
 from radiolib.errors import ConfigError
 from radiolib.io import Image, read_fits
+from radiolib.scaling import resize
 
 from ._reader import MosaicReader
 from .boxes import count_in_boxes, hulk_boxes, mgcls_boxes
@@ -79,8 +80,6 @@ def _tile_grid(reader: MosaicReader, boxes: np.ndarray, writer: TileSetWriter, n
 def _tile_banner(reader: MosaicReader, boxes: np.ndarray, writer: TileSetWriter,
                  nan_max: float) -> tuple[np.ndarray, np.ndarray, dict]:
     """Cut each box (NaN outside the image), skip by NaN fraction, resize to S, write."""
-    from radiolib.scaling import resize  # imports torch: only banner mode needs it
-
     keep, nan_fraction = np.zeros(len(boxes), bool), np.zeros(len(boxes))
     for i, box in enumerate(boxes):
         cut = reader.box(*(int(v) for v in box))

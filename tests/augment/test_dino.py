@@ -26,13 +26,11 @@ def test_multicrop_shapes_globals_first(x):
     assert len(crops) == 2
 
 
-def test_paper_defaults_and_backbone_presets():
+def test_paper_defaults():
     aug = DINOAugment()
     assert (aug.global_size, aug.local_size, aug.n_local) == (224, 96, 8)
     assert aug.global_scale == (0.4, 1.0) and aug.local_scale == (0.05, 0.4)
     assert aug.flips and aug.blur_kernel_size is None
-    assert DINOAugment.for_backbone("resnet50").local_scale == (0.05, 0.14)
-    assert DINOAugment.for_backbone("vit_s8").local_scale == (0.05, 0.4)
     code = DINOAugment(code_behaviour=True)
     assert not code.flips and code.blur_kernel_size == 3
 

@@ -65,6 +65,7 @@ def test_first_fits(where):
     assert np.isfinite(data.images).any(axis=(1, 2)).all()
 
 
+@pytest.mark.slow
 def test_rgd_all(rgd_all):
     assert len(rgd_all) == 2158 and rgd_all.images.shape == (2158, 300, 300)
     assert rgd_all.class_names == ("FRI", "FRII", "Compact", "Bent")
@@ -76,6 +77,7 @@ def test_rgd_all(rgd_all):
     assert rgd_all.meta.loc[0, "group"] == "data_0"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("split", "n"), [("train", 1758), ("valid", 200), ("test", 200)])
 def test_rgd_split_matches_the_full_set(where, rgd_all, split, n):
     part = load_rgd(split, **where)

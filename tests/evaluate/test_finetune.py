@@ -37,6 +37,7 @@ def test_blocks_cover_every_parameter_once(name, n):
     assert set(ids) == {id(p) for p in m.parameters()}
 
 
+@pytest.mark.slow
 def test_only_the_last_blocks_move_and_the_input_model_is_untouched(task, model):
     before = _state(model)
     run = finetune_classifier(model, *task, n_blocks=1, epochs=1, batch_size=20)
@@ -47,6 +48,7 @@ def test_only_the_last_blocks_move_and_the_input_model_is_untouched(task, model)
     assert moved and all(k.startswith("backbone.layer4.") for k in moved)  # incl. BN stats
 
 
+@pytest.mark.slow
 def test_zero_blocks_trains_the_head_alone(task, model):
     before = _state(model)
     rng = torch.get_rng_state()
@@ -57,6 +59,7 @@ def test_zero_blocks_trains_the_head_alone(task, model):
     assert torch.equal(torch.get_rng_state(), rng)  # the caller's random stream is untouched
 
 
+@pytest.mark.slow
 def test_learns_a_simple_task_and_is_seeded(task, model):
     a = finetune_classifier(model, *task, n_blocks=2, epochs=3, batch_size=20, seed=1)
     b = finetune_classifier(model, *task, n_blocks=2, epochs=3, batch_size=20, seed=1)

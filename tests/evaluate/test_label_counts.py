@@ -70,6 +70,7 @@ def test_linear_probe_with_pca_keeps_the_signal_and_caps_components(blobs):
     assert 0 <= few["accuracy"] <= 1
 
 
+@pytest.mark.slow
 def test_tsne_keeps_separate_clusters_apart(blobs):
     x, y = blobs[0][:150], blobs[1][:150]
     xy = tsne_2d(x, perplexity=20, seed=0)

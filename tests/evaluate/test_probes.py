@@ -9,13 +9,13 @@ import torch
 from radiolib.evaluate import (
     bootstrap_std,
     checkpoint_embeddings,
+    count_mse,
     count_regression_mse,
     knn_probe,
     linear_probe,
     random_embeddings,
 )
-from radiolib.ssl import ImageTensors, SimCLRConfig
-from radiolib.ssl.callbacks import count_mse
+from radiolib.ssl import ImageTensors, SimCLRConfig, train
 
 
 @pytest.fixture
@@ -85,9 +85,8 @@ def test_bootstrap_std_of_a_constant_is_zero():
     assert bootstrap_std(lambda i: 1.0, 10, n_boot=5) == 0.0
 
 
+@pytest.mark.slow
 def test_checkpoint_embeddings_are_cached(tmp_path):
-    from radiolib.ssl import train
-
     cfg = SimCLRConfig(image_size=32, epochs=1, batch_size=8, warmup_epochs=0,
                        proj_hidden_dim=16, proj_out_dim=8, num_workers=0)
     images = torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(0))

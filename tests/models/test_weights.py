@@ -190,6 +190,7 @@ def test_vit_key_mapping_reproduces_dino_numerically(size):
         torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_vit_s8_teacher_file_by_bare_name_from_the_data_folder(tmp_path, monkeypatch):
     torch.manual_seed(3)
     ref = RefViT(img_size=224, patch=8, dim=384, depth=12, heads=6, mlp=1536).eval()

@@ -104,6 +104,7 @@ def test_notebook_needs_parameters_cell(project):
         project()
 
 
+@pytest.mark.slow
 def test_failing_notebook(project, capsys):
     write_notebook(project.nbs / "02_boom.ipynb", "x = 1")
     assert project(only=["02_boom"]) == {"02_boom": "ran"}
@@ -123,6 +124,7 @@ def test_failing_notebook(project, capsys):
     assert project.runs() == ["01"]  # the run stopped at 02: 99 did not run
 
 
+@pytest.mark.slow
 def test_cache(project, capsys):
     assert project() == {"01_alpha": "ran", "99_report": "ran"}
     assert project.runs() == ["01", "99"]
@@ -141,6 +143,7 @@ def test_cache(project, capsys):
     assert project.runs() == ["01", "99", "01", "99", "01", "99"]
 
 
+@pytest.mark.slow
 def test_reads_results_of_named_notebooks_only(project):
     write_notebook(project.nbs / "02_beta.ipynb", LOG.format(name="02"),
                    radiolib={"reads_results": ["01_alpha"]})

@@ -166,6 +166,7 @@ def test_class_counts_follow_the_preset():
             assert frac == pytest.approx(n_exp / total_exp, abs=tol)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["emupilot", "smgps"])
 def test_peculiar_fraction_of_hulk_tiles(preset):
     from radiolib.sky import frame_labels
@@ -181,6 +182,7 @@ def test_peculiar_fraction_of_hulk_tiles(preset):
     assert 0.035 <= np.mean(fractions) <= 0.11, fractions
 
 
+@pytest.mark.slow
 def test_preset_specific_content():
     mg = [plan_field("mgcls", size=2048, seed=s).catalogue for s in range(3)]
     assert any((c["class"] == "halo").any() for c in mg)

@@ -20,6 +20,7 @@ def data() -> ImageTensors:
     return ImageTensors(torch.rand(16, 3, 32, 32, generator=torch.Generator().manual_seed(3)))
 
 
+@pytest.mark.slow
 def test_second_call_reuses_the_run(tmp_path, config, data):
     first = cached_train(config, data, cache_dir=tmp_path)
     assert first.trained and first.checkpoint.is_file()
@@ -53,6 +54,7 @@ def test_fingerprint_follows_content(data):
         fingerprint([1, 2, 3])
 
 
+@pytest.mark.slow
 def test_init_from_a_cached_run(tmp_path, config, data):
     first = cached_train(config, data, cache_dir=tmp_path)
     second = cached_train(config.replace(name="continued"), data, cache_dir=tmp_path,
@@ -60,6 +62,7 @@ def test_init_from_a_cached_run(tmp_path, config, data):
     assert second.trained and second.out_dir != first.out_dir
 
 
+@pytest.mark.slow
 def test_unfinished_run_resumes(tmp_path, config, data):
     partial = cached_train(config, data, cache_dir=tmp_path, max_steps=1)
     assert partial.trained and not (partial.out_dir / "done.json").exists()
@@ -72,6 +75,7 @@ def test_evaluate_needs_a_key(tmp_path, config, data):
         cached_train(config, data, cache_dir=tmp_path, evaluate=lambda m, e: {})
 
 
+@pytest.mark.slow
 def test_saved_runs_are_found_again(tmp_path, config, data):
     from radiolib.ssl.cache import load_runs, save_runs
 

@@ -15,7 +15,7 @@ from radiolib.ssl import (
     differences_table,
     load_config,
 )
-from radiolib.ssl.config import config_path, list_configs
+from radiolib.ssl.config import config_path, dino_local_scale, list_configs
 from radiolib.ssl.simclr import augment_for
 
 RUN_KEYS = {"name", "num_workers"}
@@ -57,6 +57,8 @@ def test_paper_and_code_values():
         assert (d.n_local, d.global_size, d.local_size, d.global_scale) == (8, 224, 96, (0.4, 1))
         assert d.local_scale == local and d.in_chans == 1
     assert DINOConfig(backbone="vit_s8").local_scale == (0.05, 0.4)  # by backbone when unset
+    assert DINOConfig(backbone="resnet18").local_scale == (0.05, 0.14)
+    assert dino_local_scale("vit_b16") == (0.05, 0.4)
 
 
 def test_unknown_key_is_named_with_the_valid_ones(tmp_path):

@@ -1,13 +1,13 @@
-"""Dataset adapters (TileSet -> tensors in [0, 1]) and the source-count evaluation callback."""
+"""Dataset adapters: TileSet -> tensors in [0, 1]."""
 
 import numpy as np
 import pytest
 import torch
 
 from radiolib.errors import ConfigError
-from radiolib.ssl import DINOConfig, ScaledTiles, SimCLRConfig, count_mse_callback, dataset_for
-from radiolib.ssl.callbacks import count_mse
-from radiolib.tiling import TileSet, fitted_scaling
+from radiolib.scaling import fitted_scaling
+from radiolib.ssl import DINOConfig, ScaledTiles, SimCLRConfig, dataset_for
+from radiolib.tiling import TileSet
 
 
 @pytest.mark.parametrize("mode, channels", [("riggi3", 3), ("field", 1)])
@@ -35,27 +35,3 @@ def test_dataset_for_a_recipe(tileset_dir):
         dataset_for(SimCLRConfig(in_chans=1), tileset_dir)
     with pytest.raises(ConfigError, match="mode"):
         ScaledTiles(TileSet.open(tileset_dir), mode="log")
-
-
-def test_count_mse_probe():
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(60, 8, generator=g)
-    y = x[:, 0] * 3 + 1  # exactly linear in the embedding
-    assert count_mse(x[:40], y[:40], x[40:], y[40:], n_components=8) < 1e-4
-    assert count_mse(x[:40], y[:40], x[40:], y[40:], n_components=1) > 0.1
-
-
-def test_count_mse_callback_on_a_model(images3):
-    class Random:
-        def feature_extractor(self):
-            from radiolib.models import FeatureExtractor
-
-            torch.manual_seed(0)
-            net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 16))
-            return FeatureExtractor(net, 16)
-
-    counts = images3.images[:, 0].mean(dim=(1, 2)) * 10
-    out = count_mse_callback(images3.images, counts, n_components=10)(Random(), 1)
-    assert set(out) == {"count_mse"} and out["count_mse"] >= 0
-    with pytest.raises(ValueError, match="N >= 4"):
-        count_mse_callback(images3.images[:2], [1, 2])

@@ -45,6 +45,7 @@ def _grad_worker(rank, x0, x1, out):
         cleanup(info)
 
 
+@pytest.mark.slow
 def test_ntxent_with_gathered_negatives_matches_the_concatenated_batch():
     g = torch.Generator().manual_seed(0)
     x0, x1 = torch.randn(8, 6, generator=g), torch.randn(8, 6, generator=g)
@@ -85,6 +86,7 @@ def _train_worker(rank, tmp):
         cleanup(info)
 
 
+@pytest.mark.slow
 def test_ddp_training_keeps_ranks_identical_and_resumes_exactly(tmp_path):
     run_local(_train_worker, WORLD, tmp_path)
     for name in ("simclr", "dino", "resumed"):

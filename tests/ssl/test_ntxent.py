@@ -90,6 +90,7 @@ def _rank_worker(rank, world, port, z0, z1, out):
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_gathered_negatives_equal_the_full_batch_on_two_gloo_ranks():
     g = torch.Generator().manual_seed(0)
     z0, z1 = torch.randn(8, 5, generator=g), torch.randn(8, 5, generator=g)

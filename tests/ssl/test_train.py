@@ -6,9 +6,12 @@ import matplotlib
 import pytest
 import torch
 from _tiny import TINY_DINO, TINY_SIMCLR
+from matplotlib.figure import Figure
 
 from radiolib.errors import ConfigError
-from radiolib.ssl import DINOConfig, SimCLRConfig, count_mse_callback, load_checkpoint, train
+from radiolib.evaluate import count_mse_callback
+from radiolib.plots.ssl import plot_learning_curve
+from radiolib.ssl import DINOConfig, SimCLRConfig, load_checkpoint, train
 from radiolib.ssl.train import read_metrics
 
 matplotlib.use("Agg")
@@ -40,10 +43,10 @@ def uninterrupted(tmp_path_factory, images3, images1):
 
 @pytest.mark.parametrize("method, kills", [
     ("simclr", [2]),      # mid-epoch 0
-    ("simclr", [3]),      # exactly at the end of epoch 0
-    ("simclr", [1, 4]),   # killed twice, the second time mid-epoch 1
+    pytest.param("simclr", [3], marks=pytest.mark.slow),     # exactly at the end of epoch 0
+    pytest.param("simclr", [1, 4], marks=pytest.mark.slow),  # killed twice, then mid-epoch 1
     ("dino", [2]),
-    ("dino", [4, 5]),
+    pytest.param("dino", [4, 5], marks=pytest.mark.slow),
 ])
 def test_resumed_run_is_bit_identical(method, kills, uninterrupted, tmp_path, request):
     config = request.getfixturevalue(f"{method}_config")
@@ -75,16 +78,13 @@ def test_metrics_log_has_the_fields(uninterrupted):
 
 
 def test_learning_curve_figure(uninterrupted):
-    from matplotlib.figure import Figure
-
-    from radiolib.plots.ssl import plot_learning_curve
-
     records = [{"kind": "train", "step": i, "epoch": i / 3, "loss": 5 - i / 2}
                for i in range(1, 7)] + [{"kind": "eval", "step": 3, "epoch": 1, "count_mse": 2.5},
                                         {"kind": "eval", "step": 6, "epoch": 2, "count_mse": 1.5}]
     fig = plot_learning_curve(records)
     assert isinstance(fig, Figure) and len(fig.axes) == 2  # loss and its twin MSE axis
-    assert isinstance(plot_learning_curve(uninterrupted["dino"].out_dir), Figure)
+    assert isinstance(plot_learning_curve(uninterrupted["dino"].metrics), Figure)
+    assert isinstance(plot_learning_curve(read_metrics(uninterrupted["dino"].out_dir)), Figure)
 
 
 def test_evaluation_callback_is_logged_and_changes_nothing(simclr_config, images3,
@@ -130,6 +130,7 @@ def test_batch_larger_than_the_data_is_a_config_error(simclr_config, images3, tm
         train(simclr_config.replace(batch_size=64), images3, out_dir=tmp_path)
 
 
+@pytest.mark.slow
 def test_cli_pretrain_and_resume(tileset_dir, tmp_path, capsys):
     from radiolib.cli import main
 

@@ -11,11 +11,10 @@ from astropy.io import fits
 
 from radiolib.errors import ConfigError, DataError
 from radiolib.io import PixelOnlyWarning, read_fits
+from radiolib.scaling import FIELD_LIMITS, fitted_scaling
 from radiolib.tiling import (
     DEFAULT_NAN_MAX,
-    FIELD_LIMITS,
     TileSet,
-    fitted_scaling,
     hulk_boxes,
     mgcls_boxes,
     n_hulk_tiles,

@@ -1,5 +1,8 @@
 """Evaluation callbacks for :func:`radiolib.ssl.train`: a metric every N epochs of pre-training.
 
+They live with evaluation (not in :mod:`radiolib.ssl`) because they call its probes; the loop
+only knows the ``evaluate(method, epoch) -> dict`` signature.
+
 :func:`count_mse_callback` is Lastufka et al.'s [0] source-count probe, the curve of their
 Fig. 5: embed images with the current backbone (DINO: the teacher's) and score them with
 :func:`radiolib.evaluate.count_regression_mse` (PCA to 100 components, one linear layer) on a
@@ -16,14 +19,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from radiolib.evaluate.splits import holdout_split
+
+from radiolib.evaluate.probes import count_regression_mse
+
 __all__ = ["count_mse", "count_mse_callback"]
 
 
 def count_mse(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor,
               test_y: torch.Tensor, n_components: int = 100) -> float:
     """:func:`radiolib.evaluate.count_regression_mse` of embeddings given as tensors."""
-    from radiolib.evaluate.probes import count_regression_mse
-
     return count_regression_mse(*(torch.as_tensor(a).double().cpu().numpy()
                                   for a in (train_x, train_y, test_x, test_y)),
                                 n_components=n_components)
@@ -43,7 +48,8 @@ def count_mse_callback(images: torch.Tensor, counts, *, n_components: int = 100,
     n_components : int
         PCA components (100 in [0]).
     test_fraction : float
-        Held-out share, drawn once with ``seed``.
+        Held-out share, drawn once with ``seed`` by :func:`radiolib.evaluate.holdout_split`,
+        the split the notebooks' count tables use too.
     """
     counts = torch.as_tensor(np.asarray(counts, dtype=np.float64))
     if images.ndim != 4 or len(images) != len(counts) or len(images) < 4:
@@ -51,9 +57,8 @@ def count_mse_callback(images: torch.Tensor, counts, *, n_components: int = 100,
                          f"{tuple(images.shape)} and {tuple(counts.shape)}")
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
-    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
-    n_test = max(1, int(round(test_fraction * len(images))))
-    test, fit = order[:n_test], order[n_test:]
+    fit, test = (torch.from_numpy(i) for i in holdout_split(len(images), test_fraction,
+                                                             seed=seed))
 
     def evaluate(method, epoch: int) -> dict[str, float]:
         emb = method.feature_extractor().embed(images, batch_size=batch_size)
