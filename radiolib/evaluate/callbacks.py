@@ -19,9 +19,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from radiolib.evaluate.splits import holdout_split
-
 from radiolib.evaluate.probes import count_regression_mse
+from radiolib.evaluate.splits import holdout_split
 
 __all__ = ["count_mse", "count_mse_callback"]
 

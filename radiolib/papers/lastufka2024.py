@@ -21,8 +21,9 @@ import pandas as pd
 
 from radiolib.evaluate.probes import count_regression_mse
 from radiolib.evaluate.splits import holdout_split
-from radiolib.papers import PaperResult
+from radiolib.papers import PaperResult, survey
 from radiolib.results import slug
+from radiolib.sky import simulate
 
 __all__ = ["ABLATION_KEYS", "ABLATION_SWITCHES", "COUNT_MSE_KEYS", "MIRABEST_ERROR_KEYS",
            "RECIPES", "RGD_FINETUNE_KEY", "TEST_FRACTION", "ablation_combos", "ablation_label",
@@ -77,8 +78,6 @@ def mgcls_crops(seeds, size: int, work: str | os.PathLike, name: str):
     Fields are cached in ``work/fields`` and the crops in ``work/name``, so notebooks that
     ask for the same seeds share them.
     """
-    from radiolib.sky import simulate, survey
-
     work = Path(work)
     fields = [simulate("mgcls", size=size, seed=s, out_dir=work / "fields") for s in seeds]
     return survey.tile_simulated(fields, "mgcls", out_dir=work / name)

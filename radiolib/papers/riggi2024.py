@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from radiolib.papers import PaperResult
+from radiolib.evaluate import knn_probe, linear_probe
+from radiolib.papers import PaperResult, survey
+from radiolib.ssl.cache import cached_train
 
 __all__ = ["NO_THRESHOLDING", "SURVEYS", "final_losses", "frame_label_probes", "frame_labels",
            "model_recipes", "thresholding_result", "train_models", "training_sets"]
@@ -37,8 +39,6 @@ def training_sets(train_fields: dict, test_fields: list, work: str | os.PathLike
     (survey -> SimulatedField), ``probe`` (hulk tiles of all training fields: the probes are
     fitted on them) and ``test`` (hulk tiles of ``test_fields``, held out).
     """
-    from radiolib.sky import survey
-
     work = Path(work)
     sets = {f"hulk_{s}": survey.tile_simulated([f], "hulk", out_dir=work / f"ssl_hulk_{s}")
             for s, f in train_fields.items()}
@@ -75,8 +75,6 @@ def model_recipes(run_config, *, banner_epochs: int, smart_epochs: int,
 
 def train_models(recipes: dict[str, tuple], data: dict, cache_dir: str | os.PathLike) -> dict:
     """Train (or load from the cache) every run of :func:`model_recipes`, parents first."""
-    from radiolib.ssl.cache import cached_train
-
     runs: dict = {}
     for name, (config, data_name, parent) in sorted(recipes.items(),
                                                     key=lambda kv: kv[1][2] is not None):
@@ -112,8 +110,6 @@ def frame_label_probes(embeddings: dict[str, dict[str, np.ndarray]], fit_labels:
     a class-weighted logistic regression (ROC AUC), and the primary label by a 10-nearest-
     neighbour vote (balanced accuracy); columns ``probe, model, score, score_std``.
     """
-    from radiolib.evaluate import knn_probe, linear_probe
-
     rows = []
     for model, e in embeddings.items():
         if len(set(fit_labels["peculiar"])) == 2:

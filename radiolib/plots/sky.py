@@ -162,7 +162,7 @@ def plot_label_fractions(fractions, *, reference: Mapping[str, float] | None = N
                          title: str | None = None) -> Figure:
     """Horizontal bars: fraction of tiles with each frame label, one bar per column (field).
 
-    ``fractions`` is a DataFrame (labels x fields) as `radiolib.sky.survey.label_fractions`
+    ``fractions`` is a DataFrame (labels x fields) as `radiolib.papers.survey.label_fractions`
     returns; ``reference`` marks published fractions (e.g. ``{"PECULIAR": 0.07}``).
     """
     labels, fields = list(fractions.index), list(fractions.columns)
@@ -278,7 +278,7 @@ def plot_realism(snr: Mapping[str, np.ndarray], table, *, simulated: Sequence[st
     fraction of pixels below -3 sigma (all, and near bright sources).
 
     ``snr`` maps a field name to its finite pixels in units of the noise
-    (`radiolib.sky.survey.pixel_snr`); ``table`` is `radiolib.sky.survey.realism_table`.
+    (`radiolib.papers.survey.pixel_snr`); ``table`` is `radiolib.papers.survey.realism_table`.
     Real fields are blue, the ``simulated`` ones orange.
     """
     bins = np.linspace(-8, 30, 153) if bins is None else bins

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from radiolib.io import Image
-from radiolib.sky import FRAME_LABELS, simulate, survey
+from radiolib.papers import survey
+from radiolib.sky import FRAME_LABELS, simulate
 from radiolib.tiling import n_hulk_tiles, n_mgcls_tiles
 
 
