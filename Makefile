@@ -1,6 +1,7 @@
 # radiolib: the two commands of the README, and a few helpers.
 #   make book   build the whole book (profile quick by default; PROFILE=smoke|quick|paper)
 #   make test   the test suite (what CI runs)
+#   make mutate mutation testing of the core modules (slow, not CI; MODULES=... to scope it)
 PYTHON  ?= python3
 VENV    ?= .venv
 PROFILE ?= quick
@@ -15,7 +16,7 @@ ifeq ($(origin RADIOLIB_MIRROR), undefined)
   endif
 endif
 
-.PHONY: book test env browser-deps lint bench clean repository-url
+.PHONY: book test env browser-deps lint bench mutate clean repository-url
 
 env: $(VENV)/.installed
 
@@ -47,8 +48,14 @@ lint: env
 bench: env
 	$(BIN)/python benchmarks/run.py
 
+# Mutation testing (mutmut, configured in pyproject.toml): see tests/README.md. MODULES picks
+# entries of tests/mutate.py's SCOPE, e.g. `make mutate MODULES="ntxent verdict"`.
+MODULES ?=
+mutate: env
+	$(BIN)/python tests/mutate.py $(MODULES)
+
 clean:
-	rm -rf book/_build book/notebooks book/_results book/_failed
+	rm -rf book/_build book/notebooks book/_results book/_failed mutants
 
 # Copy book/_config.yml's repository.url into the notebooks' Colab cells and book/running.md.
 repository-url: env
