@@ -229,7 +229,7 @@ def test_claim_verdict_edges(op, rng, a, b, expected):
 
 
 def test_verdict_edges():
-    with pytest.raises(ValueError, match="claim_verdict"):
+    with pytest.raises(ValueError, match="^claim rows are judged by claim_verdict$"):
         verdict({**ROW, "kind": "claim", "compare": "claim", "value": None}, {"value": 1.0},
                 "paper")
     for value in (None, "n/a", float("nan")):

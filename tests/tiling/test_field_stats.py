@@ -91,3 +91,23 @@ def test_stored_statistics_are_those_of_the_whole_field(field):
     clipped = sigma_clip(values, sigma_lower=5, sigma_upper=30, maxiters=5).compressed()
     assert stats["sigmaclip_median"] == pytest.approx(np.median(clipped), rel=RTOL)
     assert stats["sigmaclip_std"] == pytest.approx(clipped.std(), rel=RTOL)
+
+
+def test_fitted_scaling_is_the_preset_set_to_the_stored_limits(field):
+    from radiolib.scaling import Percentile, SigmaClip, ZScale
+    from radiolib.tiling import fitted_scaling
+
+    stored, data = field
+    for key, cls, params in [("contrast_2_99.9", Percentile, {"lower": 2.0, "upper": 99.9}),
+                             ("zscale_0.4", ZScale, {"contrast": 0.4}),
+                             ("sigmaclip_5_30", SigmaClip, {"sigma_lower": 5.0,
+                                                            "sigma_upper": 30.0})]:
+        scaling = fitted_scaling(stored, key)
+        assert isinstance(scaling, cls) and [scaling.vmin_, scaling.vmax_] == \
+            stored["limits"][key]
+        assert {k: getattr(scaling, k) for k in params} == params  # per-crop use: same preset
+    with pytest.raises(KeyError, match=r"unknown field limits 'contrast_10_90'; stored: minmax"):
+        fitted_scaling(stored, "contrast_10_90")
+    for blank in ({"name": "empty", "limits": {}}, {"name": "empty"}):
+        with pytest.raises(KeyError, match="field 'empty' has no finite pixels"):
+            fitted_scaling(blank, "minmax")
