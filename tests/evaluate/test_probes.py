@@ -158,6 +158,27 @@ def test_knn_probe_is_cosine_10_nearest_weighted_by_distance():
     assert scores["auc"] == pytest.approx(0.7406, abs=1e-4)
     other_k = reference_knn(train_x, train_y, test_x, k=11)[1]
     assert reference_auc(test_y == 1, other_k[:, 1]) != pytest.approx(scores["auc"], abs=1e-12)
+    # n_boot resamples of the test items, the spread of each score
+    spread = knn_probe(train_x, train_y, test_x, test_y, n_boot=7)["accuracy_std"]
+    assert spread == bootstrap_std(lambda i: (pred[i] == test_y[i]).mean(), 80, n_boot=7)
+
+
+@pytest.mark.filterwarnings("ignore:A single label:UserWarning",
+                            "ignore:y_pred contains classes:UserWarning")
+def test_probe_scores_auc_only_with_two_classes_on_both_sides(blobs):
+    x, y, tx, ty = blobs
+    one_class = knn_probe(x, y, tx[ty == 1], ty[ty == 1])  # AUC undefined on one class
+    assert "auc" not in one_class and one_class["accuracy"] > 0.9
+    three = np.where(x[:, 0] > 3, 2, y)  # three classes to learn, two in the test set
+    assert "auc" not in linear_probe(x, three, tx, ty)
+
+
+def test_pca_keeps_fewer_components_than_training_samples():
+    from radiolib.evaluate.probes import _pca
+
+    assert _pca(100, np.zeros((10, 50))).n_components == 9  # at most n - 1
+    assert _pca(100, np.zeros((300, 50))).n_components == 50  # at most the features
+    assert _pca(100, np.zeros((2, 50))).n_components == 1
 
 
 def test_checkpoint_embeddings_are_cached(tmp_path):

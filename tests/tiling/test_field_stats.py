@@ -21,9 +21,13 @@ from radiolib.tiling import FIELD_LIMITS, TileSet, tile_fits
 RTOL = 1e-5
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def field(tmp_path_factory):
-    """A 300 x 360 field: noise, bright and extended sources, a NaN border; its pixels."""
+    """A 300 x 360 field: noise, bright and extended sources, a NaN border; its pixels.
+
+    Function-scoped (0.3 s): mutmut maps a function to the tests that call it, and a shared
+    fixture's calls would count for the first test only.
+    """
     rng = np.random.default_rng(11)
     ny, nx = 300, 360
     data = rng.normal(2e-5, 1e-4, (ny, nx))
@@ -74,6 +78,7 @@ def test_stored_statistics_are_those_of_the_whole_field(field):
     stored, data = field
     stats, values = stored["stats"], finite(data)
     assert stats["n_sample"] == values.size  # every finite pixel (field below stats_pixels)
+    assert isinstance(stats["n_sample"], int)
     assert stats["nan_fraction"] == pytest.approx(np.isnan(data).mean(), rel=1e-12)
     for name, expected in (("mean", values.mean()), ("std", values.std()),
                            ("min", values.min()), ("max", values.max()),
@@ -111,3 +116,23 @@ def test_fitted_scaling_is_the_preset_set_to_the_stored_limits(field):
     for blank in ({"name": "empty", "limits": {}}, {"name": "empty"}):
         with pytest.raises(KeyError, match="field 'empty' has no finite pixels"):
             fitted_scaling(blank, "minmax")
+
+
+def test_blank_and_extreme_samples():
+    """No finite pixel: no statistics, no limits. Statistics that overflow are stored as None,
+    so fields.json stays strict JSON."""
+    import json
+
+    from radiolib.tiling import field_statistics
+
+    for blank in (np.full(5, np.nan, np.float32), np.zeros(0, np.float32)):
+        assert field_statistics(blank) == {"stats": {"n_sample": 0, "nan_fraction": 1.0},
+                                           "limits": {}}
+    one = field_statistics(np.array([np.nan, 2.0, np.nan, np.nan], np.float32))
+    assert one["stats"]["n_sample"] == 1 and one["stats"]["nan_fraction"] == 0.75
+    assert one["limits"]["minmax"] == [2.0, 2.0]
+    with np.errstate(over="ignore"):
+        extreme = field_statistics(np.array([-3e38, 3e38, 0.0, 1.0], np.float32))
+    assert extreme["limits"]["sigmaclip_5_30"] == [None, None]  # m + 30 s overflows float32
+    assert extreme["stats"]["sigmaclip_median"] is None
+    json.dumps(extreme, allow_nan=False)
