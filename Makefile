@@ -3,6 +3,7 @@
 #   make test   the test suite (what CI runs)
 #   make test-fast  the everyday run: tests not marked slow (no notebooks, book or browser)
 #   make lint   ruff, and the import-layer contract (.importlinter)
+#   make mutate mutation testing of the core modules (slow, not CI; MODULES=... to scope it)
 PYTHON  ?= python3
 VENV    ?= .venv
 PROFILE ?= quick
@@ -17,7 +18,7 @@ ifeq ($(origin RADIOLIB_MIRROR), undefined)
   endif
 endif
 
-.PHONY: book test test-fast env browser-deps lint bench clean repository-url
+.PHONY: book test test-fast env browser-deps lint bench mutate clean repository-url
 
 env: $(VENV)/.installed
 
@@ -53,8 +54,14 @@ lint: env
 bench: env
 	$(BIN)/python benchmarks/run.py
 
+# Mutation testing (mutmut, configured in pyproject.toml): see tests/README.md. MODULES picks
+# entries of tests/mutate.py's SCOPE, e.g. `make mutate MODULES="ntxent verdict"`.
+MODULES ?=
+mutate: env
+	$(BIN)/python tests/mutate.py $(MODULES)
+
 clean:
-	rm -rf book/_build book/notebooks book/_results book/_failed
+	rm -rf book/_build book/notebooks book/_results book/_failed mutants
 
 # Copy book/_config.yml's repository.url into the notebooks' Colab cells and book/running.md.
 repository-url: env

@@ -11,6 +11,10 @@ import numpy as np
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FIELD = DATA / "real_fields" / "ScorpioS17Field.fits"
 N_TILES, TILE, STRIDE = 256, 256, 48
+#: Largest pixel difference allowed between the batched and per-tile paths (pixels in [0, 1]):
+#: float32 statistics (~2e-5) plus torch's float32 resize coordinates (~5e-5 at 256 px; see
+#: RESIZE_ATOL in tests/scaling/test_scaling.py). A different scaling or resize is > 1e-2.
+MAX_ABS_DIFF = 1e-4
 
 
 def _tiles() -> tuple[np.ndarray, str]:
@@ -65,8 +69,12 @@ def riggi3_throughput() -> dict:
 
     ``ratio`` compares with the per-tile path of Riggi et al.'s code (astropy + per-channel
     scipy resize); ``ratio_same_resize`` gives the naive path radiolib's own (torch) resize, so
-    it isolates what batching the statistics gains.
+    it isolates what batching the statistics gains. Fails when the paths' pixels differ by more
+    than `MAX_ABS_DIFF`; ``threads`` gives the threads each side may use.
     """
+    import torch
+
+    from radiolib import scaling as S
     from radiolib.scaling import resize, riggi3
 
     tiles, source = _tiles()
@@ -77,12 +85,22 @@ def riggi3_throughput() -> dict:
         "naive": lambda: np.stack([_naive(t, 224) for t in tiles]),
         "naive_torch_resize": lambda: np.stack([_naive(t, 224, resize) for t in tiles]),
     })
-    (t_fast, fast), (t_slow, slow), (t_same, _) = best.values()
+    (t_fast, fast), (t_slow, slow), (t_same, same) = best.values()
     n = len(tiles)
+    diff, diff_same = float(np.abs(fast - slow).max()), float(np.abs(fast - same).max())
     return {
         "ratio": round(t_slow / t_fast, 2),
         "target": 10.0,
         "unit": "x (batched tiles/s over per-tile tiles/s)",
+        "checks": {f"same_pixels_within_{MAX_ABS_DIFF:g}": diff <= MAX_ABS_DIFF,
+                   f"same_pixels_same_resize_within_{MAX_ABS_DIFF:g}": diff_same <= MAX_ABS_DIFF},
+        "threads": {
+            # statistics on a numpy thread pool, pixels and resize on torch's intra-op threads
+            "batched": {"numpy_pool": S._THREADS, "torch": torch.get_num_threads()},
+            # one tile at a time: astropy / numpy / scipy calls, each single-threaded
+            "naive": {"python": 1},
+            "naive_torch_resize": {"python": 1, "torch_resize": torch.get_num_threads()},
+        },
         "raw": {
             "batched_tiles_per_s": round(n / t_fast, 1),
             "naive_tiles_per_s": round(n / t_slow, 1),
@@ -91,7 +109,9 @@ def riggi3_throughput() -> dict:
             "n_tiles": n,
             "tile": TILE,
             "output": list(fast.shape),
-            "max_abs_diff": float(np.abs(fast - slow).max()),
+            "max_abs_diff": diff,
+            "max_abs_diff_same_resize": diff_same,
+            "max_abs_diff_allowed": MAX_ABS_DIFF,
             "data": source,
             "cpu_count": os.cpu_count(),
         },

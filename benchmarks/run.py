@@ -1,8 +1,11 @@
 """Run the benchmarks: ``python benchmarks/run.py [NAME ...]``.
 
 Each ``benchmarks/bench_*.py`` module exposes ``BENCHMARKS = {name: callable}``; a callable
-returns ``{"name", "ratio", "target", "unit", "raw": {...}}``. One JSON line is printed per
-benchmark, with ``"pass": ratio >= target``; the exit code is 1 if any failed.
+returns ``{"name", "ratio", "target", "unit", "raw": {...}}`` (or a list of such results, one
+line each). A result may add ``"checks": {name: bool}`` (e.g. both paths give the same
+pixels), all of which must hold, and ``"gate": false`` to be a report: its ratio is printed
+but passes or fails nothing (``"pass": null``). One JSON line is printed per result, with
+``"pass": ratio >= target and all checks``; the exit code is 1 if any gate failed.
 """
 
 from __future__ import annotations
@@ -46,12 +49,18 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for name in args.names or list(benchmarks):
         start = time.perf_counter()
-        result = benchmarks[name]()
-        result = {"name": name, **result}
-        result["pass"] = bool(result["ratio"] >= result["target"])
-        result["seconds"] = round(time.perf_counter() - start, 1)
-        failed += not result["pass"]
-        print(json.dumps(result), flush=True)
+        results = benchmarks[name]()
+        seconds = round(time.perf_counter() - start, 1)
+        for result in results if isinstance(results, list) else [results]:
+            result = {"name": name, **result}
+            if result.get("gate", True):
+                result["pass"] = bool(result["ratio"] >= result["target"]
+                                      and all(result.get("checks", {}).values()))
+                failed += not result["pass"]
+            else:
+                result["pass"] = None  # a report: nothing to pass
+            result["seconds"] = seconds
+            print(json.dumps(result), flush=True)
     return 1 if failed else 0
 
 

@@ -41,8 +41,8 @@ from radiolib.tiling import (
 )
 
 __all__ = ["banner_sources", "brightest_box", "centre_and_edge", "centre_crop", "class_examples",
-           "hulk_labels", "label_fractions", "mgcls_subset", "mgcls_table", "pick_by_label", "pixel_snr",
-           "pointing_crops", "realism_table", "riggi_table1", "riggi_table1_records",
+           "hulk_labels", "label_fractions", "mgcls_subset", "mgcls_table", "pick_by_label",
+           "pixel_snr", "pointing_crops", "realism_table", "riggi_table1", "riggi_table1_records",
            "source_column",
            "survey_hulk_counts", "tile_simulated"]
 
@@ -167,7 +167,7 @@ def riggi_table1_records(table: pd.DataFrame) -> dict[str, float]:
 
 
 def mgcls_subset(ts: TileSet, fraction: float, *, seed: int = 0) -> np.ndarray:
-    """Indices of a random ``fraction`` of the crops with at least one crop of every field.
+    """Return indices of a random ``fraction`` of the crops, with a crop of every field.
 
     Lastufka et al.'s MGCLS_5k (Sect. 2.2.1): 5000 of MGCLS_20k's 19,554 crops, every field
     represented; their ViT-S/8 trains on it. ``fraction=1`` returns every crop, in order.

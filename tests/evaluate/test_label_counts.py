@@ -57,6 +57,27 @@ def test_label_count_curve_rejects_bad_arguments(blobs):
         label_count_curve(*blobs, [5], n_repeats=0)
 
 
+def test_label_count_curve_defaults_and_probe_arguments(blobs):
+    """3 draws per size from default_rng(0); 1 label per class and 1 draw are valid; the
+    probe gets its keyword arguments."""
+    curve = label_count_curve(*blobs, [1])
+    assert curve["repeat"].tolist() == [0, 1, 2] and (curve["n_labels"] == 3).all()
+    pd.testing.assert_frame_equal(curve, label_count_curve(*blobs, [1], n_repeats=3, seed=0))
+    rng, train_y = np.random.default_rng(0), blobs[1]
+    first = balanced_subset(train_y, 1, rng)  # the first draw, as the curve makes it
+    expected = linear_probe(blobs[0][first], train_y[first], blobs[2], blobs[3])
+    assert curve.loc[0, "accuracy"] == pytest.approx(expected["accuracy"])
+    assert len(label_count_curve(*blobs, [1], n_repeats=1)) == 1
+    seen = []
+
+    def probe(train_x, train_y, test_x, test_y, **kwargs):
+        seen.append(kwargs)
+        return {"score": 1.0}
+
+    label_count_curve(*blobs, [2], n_repeats=1, probe=probe, n_components=4)
+    assert seen == [{"n_components": 4}]
+
+
 def test_linear_probe_with_pca_keeps_the_signal_and_caps_components(blobs):
     full = linear_probe(*blobs)
     reduced = linear_probe(*blobs, n_components=5)

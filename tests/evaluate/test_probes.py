@@ -85,6 +85,104 @@ def test_bootstrap_std_of_a_constant_is_zero():
     assert bootstrap_std(lambda i: 1.0, 10, n_boot=5) == 0.0
 
 
+def test_bootstrap_std_is_the_spread_over_seeded_resamples_with_replacement():
+    """200 resamples of n items drawn by default_rng(0) (documented defaults), then np.std."""
+    values = np.random.default_rng(3).normal(size=50)
+    rng = np.random.default_rng(0)
+    expected = np.std([values[rng.integers(0, 50, 50)].mean() for _ in range(200)])
+    ours = bootstrap_std(lambda i: values[i].mean(), 50)
+    assert ours == pytest.approx(expected, rel=1e-12)
+    assert ours == pytest.approx(values.std() / np.sqrt(50), rel=0.15)  # the standard error
+
+
+def test_bootstrap_std_skips_resamples_the_metric_rejects():
+    values = np.arange(30.0)
+
+    def metric(index):  # as AUC on a resample with one class only
+        if (index == 0).any():
+            raise ValueError("one class only")
+        return values[index].mean()
+
+    rng, kept = np.random.default_rng(0), []
+    for _ in range(200):
+        index = rng.integers(0, 30, 30)
+        if not (index == 0).any():
+            kept.append(values[index].mean())
+    assert 10 < len(kept) < 190
+    assert bootstrap_std(metric, 30) == pytest.approx(np.std(kept), rel=1e-12)
+    calls = []
+
+    def once(index):  # one resample scores, the others fail: no spread to speak of
+        calls.append(1)
+        if len(calls) > 1:
+            raise ValueError("one class only")
+        return 0.5
+
+    assert np.isnan(bootstrap_std(once, 10, n_boot=5)) and len(calls) == 5
+
+
+def reference_knn(train_x, train_y, test_x, k=10):
+    """Cosine k nearest neighbours voting with weights 1 / cosine distance, in numpy."""
+    a = train_x / np.linalg.norm(train_x, axis=1, keepdims=True)
+    b = test_x / np.linalg.norm(test_x, axis=1, keepdims=True)
+    dist = 1.0 - b @ a.T
+    nearest = np.argsort(dist, axis=1)[:, :k]
+    weights = 1.0 / np.take_along_axis(dist, nearest, axis=1)
+    classes = np.unique(train_y)
+    votes = np.stack([(weights * (train_y[nearest] == c)).sum(1) for c in classes], axis=1)
+    return classes[votes.argmax(1)], votes / votes.sum(1, keepdims=True)
+
+
+def reference_auc(positive, score):
+    """Probability that a positive scores above a negative (ties count half)."""
+    pos, neg = score[positive], score[~positive]
+    return ((pos[:, None] > neg).mean() + 0.5 * (pos[:, None] == neg).mean())
+
+
+def test_knn_probe_is_cosine_10_nearest_weighted_by_distance():
+    """Rows scaled at random: cosine neighbours differ from Euclidean ones; overlapping classes:
+    k and the weights change predictions."""
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 2, 200)
+    x = rng.normal(size=(200, 6)) + 0.3 * (2 * y[:, None] - 1)
+    x *= rng.uniform(0.2, 5.0, (200, 1))
+    train_x, train_y, test_x, test_y = x[:120], y[:120], x[120:], y[120:]
+    pred, proba = reference_knn(train_x, train_y, test_x)
+    scores = knn_probe(train_x, train_y, test_x, test_y)
+    assert set(scores) == {"accuracy", "balanced_accuracy", "auc"}  # no bootstrap by default
+    assert scores["accuracy"] == pytest.approx((pred == test_y).mean(), abs=1e-12)
+    recall = [(pred[test_y == c] == c).mean() for c in (0, 1)]
+    assert scores["balanced_accuracy"] == pytest.approx(np.mean(recall), abs=1e-12)
+    assert scores["auc"] == pytest.approx(reference_auc(test_y == 1, proba[:, 1]), abs=1e-12)
+    # the test can tell: k = 11 gives AUC 0.7419 here (uniform votes 0.7481, Euclidean 0.7125)
+    assert scores["auc"] == pytest.approx(0.7406, abs=1e-4)
+    other_k = reference_knn(train_x, train_y, test_x, k=11)[1]
+    assert reference_auc(test_y == 1, other_k[:, 1]) != pytest.approx(scores["auc"], abs=1e-12)
+    # n_boot resamples of the test items, the spread of each score
+    spread = knn_probe(train_x, train_y, test_x, test_y, n_boot=7)["accuracy_std"]
+    assert spread == bootstrap_std(lambda i: (pred[i] == test_y[i]).mean(), 80, n_boot=7)
+
+
+@pytest.mark.filterwarnings("ignore:A single label:UserWarning",
+                            "ignore:y_pred contains classes:UserWarning")
+def test_probe_scores_auc_only_with_two_classes_on_both_sides(blobs):
+    x, y, tx, ty = blobs
+    one_class = knn_probe(x, y, tx[ty == 1], ty[ty == 1])  # AUC undefined on one class
+    assert "auc" not in one_class and one_class["accuracy"] > 0.9
+    three = np.where(x[:, 0] > 3, 2, y)  # three classes to learn, two in the test set
+    assert "auc" not in linear_probe(x, three, tx, ty)
+
+
+def test_pca_keeps_fewer_components_than_training_samples():
+    from radiolib.evaluate.probes import _pca
+
+    assert _pca(100, np.zeros((10, 50))).n_components == 9  # at most n - 1
+    assert _pca(100, np.zeros((300, 50))).n_components == 50  # at most the features
+    assert _pca(100, np.zeros((2, 50))).n_components == 1
+
+
+
+
 @pytest.mark.slow
 def test_checkpoint_embeddings_are_cached(tmp_path):
     cfg = SimCLRConfig(image_size=32, epochs=1, batch_size=8, warmup_epochs=0,

@@ -46,6 +46,13 @@ def test_dino_head_options():
         DINOHead(8, out_dim=0)
 
 
+#: The fast and plain last layers in float64: the same formula summed in another order, so they
+#: differ by rounding (~1e-16 relative, ~1e-15 after the backward's sums) on any CPU; a wrong
+#: formula differs by far more than 1e-10. (In float32 they differ by ~1e-6, and by 8e-6 on
+#: an AMD EPYC where BLAS sums in another order: too close to any fixed float32 tolerance.)
+FLOAT64_RTOL, FLOAT64_ATOL = 1e-10, 1e-12
+
+
 def test_dino_head_fast_last_layer_matches_the_weight_norm_linear():
     """The head's (x v^T) g/||v|| path: same values and gradients as weight_norm + F.linear."""
     from radiolib.models.heads import _WeightNormLinear
@@ -58,12 +65,12 @@ def test_dino_head_fast_last_layer_matches_the_weight_norm_linear():
     for norm_last_layer in (True, False):
         torch.manual_seed(1)
         head = DINOHead(12, hidden_dim=16, bottleneck_dim=8, out_dim=30,
-                        norm_last_layer=norm_last_layer)
+                        norm_last_layer=norm_last_layer).double()
         head.last_layer.parametrizations.weight.original1.data.mul_(3.0)  # ||v|| != 1
-        inputs = torch.randn(4, 12)
+        inputs = torch.randn(4, 12, dtype=torch.float64)
         fast = head(inputs)
         plain = head.last_layer(F.normalize(head.mlp(inputs), dim=-1))  # the module's own path
-        torch.testing.assert_close(fast, plain)
+        torch.testing.assert_close(fast, plain, rtol=FLOAT64_RTOL, atol=FLOAT64_ATOL)
         grads = []
         for out in (fast, plain):
             head.zero_grad()
@@ -72,4 +79,5 @@ def test_dino_head_fast_last_layer_matches_the_weight_norm_linear():
                           if p.grad is not None})
         assert grads[0].keys() == grads[1].keys()
         for name in grads[0]:
-            torch.testing.assert_close(grads[0][name], grads[1][name], rtol=1e-4, atol=1e-6)
+            torch.testing.assert_close(grads[0][name], grads[1][name], rtol=FLOAT64_RTOL,
+                                       atol=FLOAT64_ATOL)

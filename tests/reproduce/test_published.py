@@ -179,6 +179,78 @@ def test_claim_verdicts(claim, records, expected):
     assert claim_verdict({"text": "t", **claim}, records)[0] == expected
 
 
+# Edges of the rule, on numbers exact in binary: spreads of 0.75 and 1.0 combine to 1.25.
+A, B = "a", "b"
+
+
+@pytest.mark.parametrize("op, rng, a, b, expected", [
+    # diff: stat 2.25 +- 1.25 = [1.0, 3.5]; a range is closed, so touching an edge holds
+    ("diff_in", [1.0, 3.5], (3.25, 0.75), (1.0, 1.0), "holds"),
+    ("diff_in", [1.0, 3.0], (3.25, 0.75), (1.0, 1.0), "inconclusive"),  # straddles 3
+    ("diff_in", [1.5, 3.5], (3.25, 0.75), (1.0, 1.0), "inconclusive"),  # straddles 1.5
+    ("diff_in", [1.0, 3.25], (3.25, 0.0), (1.0, 1.0), "holds"),  # no spread of a: [1.25, 3.25]
+    ("diff_in", [1.0, 3.25], (3.25, 0.75), (1.0, 1.0), "inconclusive"),  # a's spread counts
+    ("diff_in", [3.5, 5.0], (3.25, 0.75), (1.0, 1.0), "inconclusive"),  # touches 3.5 from below
+    ("diff_in", [0.0, 1.0], (3.25, 0.75), (1.0, 1.0), "inconclusive"),  # touches 1.0 from above
+    ("diff_in", [3.6, 5.0], (3.25, 0.75), (1.0, 1.0), "fails"),
+    ("diff_in", [0.0, 0.9], (3.25, 0.75), (1.0, 1.0), "fails"),
+    # gt / lt compare with 0 strictly: an interval that only touches 0 is not on either side
+    ("gt", None, (2.25, 0.75), (1.0, 1.0), "inconclusive"),   # [0, 2.5]
+    ("gt", None, (1.0, 0.75), (2.25, 1.0), "fails"),          # [-2.5, 0]
+    ("gt", None, (2.5, 0.75), (1.0, 1.0), "holds"),           # [0.25, 2.75]
+    ("lt", None, (1.0, 0.75), (2.25, 1.0), "inconclusive"),   # [-2.5, 0]
+    ("lt", None, (2.25, 0.75), (1.0, 1.0), "fails"),          # [0, 2.5]
+    ("lt", None, (1.0, 0.75), (1.5, 1.0), "inconclusive"),    # [-1.75, 0.75]
+    ("lt", None, (1.0, 0.0), (0.5, 0.0), "fails"),            # 0.5, no spread
+    ("lt", None, (0.5, 0.0), (1.0, 0.0), "holds"),
+    # ratio: relative spreads in quadrature, 4 / 2 = 2 with 0.125 from a alone: [1.75, 2.25]
+    ("ratio_in", [1.5, 3.0], (4.0, 0.5), (2.0, 0.0), "holds"),
+    ("ratio_in", [1.5, 3.0], (4.0, 0.0), (2.0, 0.5), "holds"),  # 0.25 from b: [1.5, 2.5]
+    ("ratio_in", [1.5, 3.0], (4.0, 1.0), (2.0, 0.5), "inconclusive"),  # 2 +- 0.707
+    ("ratio_in", [0.0, 1.0], (0.0, 0.5), (2.0, 0.5), "holds"),  # a = 0: ratio 0, no spread
+    ("ratio_in", [0.0, 1.0], (1.0, 0.0), (0.0, 0.5), "inconclusive"),  # b = 0: no ratio
+    ("ratio_in", [0.5, 2.0], (1.0, 0.0), (1.0, 0.0), "holds"),
+    ("in", [0.0, 1.0], (0.5, 0.5), None, "holds"),  # [0, 1], touching both edges
+    ("in", [0.0, 1.0], (0.5, 0.75), None, "inconclusive"),
+])
+def test_claim_verdict_edges(op, rng, a, b, expected):
+    claim = {"text": "t", "a": A, "op": op}
+    records = {A: _rec(*a)}
+    if b is not None:
+        claim["b"], records[B] = B, _rec(*b)
+    if rng is not None:
+        claim["range"] = rng
+    state, stat = claim_verdict(claim, records)
+    assert state == expected
+    if op == "ratio_in" and b[0] == 0:
+        assert stat is None
+    else:
+        assert stat == (a[0] / b[0] if op == "ratio_in" else a[0] - (b[0] if b else 0.0))
+
+
+def test_verdict_edges():
+    with pytest.raises(ValueError, match="^claim rows are judged by claim_verdict$"):
+        verdict({**ROW, "kind": "claim", "compare": "claim", "value": None}, {"value": 1.0},
+                "paper")
+    for value in (None, "n/a", float("nan")):
+        assert verdict(METRIC, {"value": value, **LFL}, "paper") == "recorded without a number"
+    # exact rows forgive floating-point noise only: relative 1e-9, absolute 1e-12 near zero
+    big, zero = {**COUNT, "value": 1e6}, {**COUNT, "value": 0.0}
+    assert verdict(big, {"value": 1e6 * (1 + 1e-10), **LFL}, "paper") == "match"
+    assert verdict(big, {"value": 1e6 * (1 + 1e-8), **LFL}, "paper") == "mismatch"
+    assert verdict(zero, {"value": 1e-13, **LFL}, "paper") == "match"
+    assert verdict(zero, {"value": 1e-11, **LFL}, "paper") == "mismatch"
+    # a difference equal to the tolerance is within it: hypot(3, 4) = 5 = |15 - 10|
+    row = {**METRIC, "value": 10.0, "uncertainty": 3.0, "tolerance": 0.0}
+    assert tolerance_of(row, 4.0) == 5.0
+    assert verdict(row, {"value": 15.0, "uncertainty": 4.0, **LFL}, "paper") == "within tolerance"
+    assert verdict(row, {"value": 15.001, "uncertainty": 4.0, **LFL}, "paper") == \
+        "outside tolerance"
+    # dataset facts are compared at any profile, metrics only at the paper's
+    fact = {**METRIC, "kind": "dataset"}
+    assert verdict(fact, {"value": 80.0, **LFL}, "smoke") == "within tolerance"
+
+
 # --- configs cannot drift from the papers ---------------------------------------------------
 @pytest.mark.parametrize("name", ["simclr_riggi", "dino_resnet50", "dino_vits8"])
 def test_paper_values_of_configs_equal_published_rows(name):

@@ -139,3 +139,74 @@ def test_box_sums_match_brute_force():
     expected = [mask[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)].sum()
                 for x0, y0, x1, y1 in boxes]
     np.testing.assert_array_equal(box_sums(mask, boxes), expected)
+
+
+# ---------------------------------------------------------------- edges found by `make mutate`
+def test_mgcls_defaults_are_lastufka_256_and_10_px():
+    """n = 991: 4 crops would overlap by ceil(33 / 3) = 11 px > 10, so 3 crops (with gaps)."""
+    assert len(mgcls_starts(991)) == 3 and len(mgcls_starts(991, 256, 11)) == 4
+    assert n_mgcls_tiles((991, 991)) == 9 and n_mgcls_tiles((991, 991), 256, 11) == 16
+    boxes = mgcls_boxes((991, 991))
+    assert len(boxes) == 9 and boxes.dtype == np.int64
+    assert (boxes[:, 2:] - boxes[:, :2] == 256).all()
+    np.testing.assert_array_equal(mgcls_starts(301), [22])  # one crop centred: (301 - 256) // 2
+    assert mgcls_starts(301).dtype == np.int64
+
+
+@pytest.mark.parametrize(("size", "max_overlap"), [(0, 10), (256, -1)])
+def test_mgcls_rejects_bad_parameters(size, max_overlap):
+    with pytest.raises(ValueError, match="need size >= 1 and max_overlap >= 0"):
+        mgcls_starts(1000, size, max_overlap)
+
+
+def test_mgcls_smallest_valid_parameters():
+    np.testing.assert_array_equal(mgcls_starts(4, 1, 0), [0, 1, 2, 3])  # 1-px crops, no overlap
+
+
+def test_banner_boxes_exact():
+    """Defaults 1.5x and 32 px; centre pixel round(x), start centre - side // 2; int64."""
+    boxes = banner_boxes([50.2, 10.0, 399.4], [60.7, 5.0, 200.0], [40, 4, 1000],
+                         shape=(400, 400))
+    np.testing.assert_array_equal(boxes, [[20, 31, 80, 91], [-6, -11, 26, 21],
+                                          [199, 0, 599, 400]])
+    assert boxes.dtype == np.int64
+    # a NaN extent gets the minimum side; a 1-pixel image caps every side at 1
+    np.testing.assert_array_equal(banner_boxes([5.0], [5.0], [np.nan], min_size=1),
+                                  [[5, 5, 6, 6]])
+    np.testing.assert_array_equal(banner_boxes([0.0], [0.0], [10.0], shape=(1, 1)),
+                                  [[0, 0, 1, 1]])
+    # the smallest valid parameters are accepted
+    np.testing.assert_array_equal(banner_boxes([5.0], [5.0], [4.0], factor=0.5, min_size=1),
+                                  [[4, 4, 6, 6]])
+
+
+def test_banner_boxes_reject_a_factor_of_zero():
+    with pytest.raises(ValueError, match="factor > 0"):
+        banner_boxes([1.0], [1.0], [10.0], factor=0.0)
+
+
+def test_box_sums_of_boxes_outside_the_image_and_of_float_values():
+    mask = np.ones((10, 12), bool)
+    outside = [[-20, 2, -10, 8], [2, -20, 8, -10], [15, 2, 30, 8], [2, 15, 8, 30]]
+    sums = box_sums(mask, outside)
+    np.testing.assert_array_equal(sums, [0, 0, 0, 0])
+    assert sums.dtype.kind == "i"  # counts stay integers
+    # float values are summed in float64: 1 + 1 + 1 under 1e8 is not lost to float32 rounding
+    values = np.array([[1e8], [1.0], [1.0], [1.0]], np.float32)
+    assert box_sums(values, [[0, 1, 1, 4]])[0] == 3.0
+
+
+def test_count_in_boxes_at_the_pixel_edges():
+    """Box (x0, y0, x1, y1) holds x0 - 1/2 <= x < x1 - 1/2, and likewise in y."""
+    from radiolib.tiling import count_in_boxes
+
+    box = [[10, 20, 14, 24]]
+    for x, y, inside in [(9.5, 20.0, True), (13.49, 23.49, True), (13.5, 21.0, False),
+                         (9.49, 21.0, False), (11.0, 19.5, True), (11.0, 23.5, False),
+                         (11.0, 19.49, False)]:
+        counts = count_in_boxes([x], [y], box)
+        assert counts.tolist() == [int(inside)], (x, y)
+        assert counts.dtype == np.int64
+    x, y = [11.0, 12.0, 30.0, 11.0], [21.0, 22.0, 21.0, 40.0]
+    np.testing.assert_array_equal(count_in_boxes(x, y, [[10, 20, 14, 24], [0, 0, 100, 100]]),
+                                  [2, 4])
