@@ -13,7 +13,8 @@ from astropy.io import fits
 from astropy.stats import sigma_clip
 from astropy.visualization import ZScaleInterval
 
-from radiolib.tiling import FIELD_LIMITS, TileSet, tile_fits
+from radiolib.scaling import FIELD_LIMITS, fitted_scaling
+from radiolib.tiling import TileSet, tile_fits
 
 #: float32 pixels: numpy's percentile of float32 and of float64 copies of the same values, and
 #: sums in another order, agree to about 1e-7 relative; 1e-5 leaves room and still separates
@@ -100,7 +101,6 @@ def test_stored_statistics_are_those_of_the_whole_field(field):
 
 def test_fitted_scaling_is_the_preset_set_to_the_stored_limits(field):
     from radiolib.scaling import Percentile, SigmaClip, ZScale
-    from radiolib.tiling import fitted_scaling
 
     stored, data = field
     for key, cls, params in [("contrast_2_99.9", Percentile, {"lower": 2.0, "upper": 99.9}),
