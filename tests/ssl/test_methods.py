@@ -263,3 +263,18 @@ def test_dino_step_warms_the_teacher_temperature_up_per_epoch():
         for epoch in (5, 12):
             model.training_step(images, torch.Generator().manual_seed(1), epoch=epoch)
     assert used == pytest.approx([schedule[0], schedule[5], schedule[12]], rel=1e-12)
+
+
+def test_multicrop_net_passes_crops_of_one_size_together():
+    """DINO's MultiCropWrapper: one backbone pass per run of same-size crops (batch norm sees
+    them together), outputs crop-major."""
+    model = DINO(DINOConfig(**TINY_DINO))
+    shapes = []
+    model.net.backbone.register_forward_pre_hook(lambda m, args: shapes.append(args[0].shape))
+    g = torch.Generator().manual_seed(0)
+    crops = [torch.rand(3, 1, s, s, generator=g) for s in (32, 32, 16, 16, 32)]
+    out = model.net(crops)
+    assert [tuple(s) for s in shapes] == [(6, 1, 32, 32), (6, 1, 16, 16), (3, 1, 32, 32)]
+    model.eval()  # without batch statistics, each crop's output is its own pass's
+    torch.testing.assert_close(model.net(crops)[12:], model.net([crops[4]]))
+    assert out.shape == (15, TINY_DINO["out_dim"])
