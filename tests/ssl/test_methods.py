@@ -140,6 +140,15 @@ def test_dino_clips_each_parameter_as_dinos_clip_gradients():
                          for n in small)
 
 
+def test_dino_clips_below_a_limit_of_one_too():
+    """A limit under 1 (here 0.5) clips as well: every gradient ends at norm <= 0.5."""
+    model = DINO(DINOConfig(**TINY_DINO, clip_grad=0.5, freeze_last_layer=0))
+    _set_gradients(model.net, seed=3)
+    model.after_backward(epoch=0)
+    norms = [float(p.grad.norm()) for p in model.net.parameters() if p.grad is not None]
+    assert max(norms) == pytest.approx(0.5, rel=1e-5) and min(norms) < 0.5
+
+
 def test_dino_without_clipping_leaves_gradients_alone():
     model = DINO(DINOConfig(**TINY_DINO, clip_grad=0.0, freeze_last_layer=0))
     _set_gradients(model.net, seed=1)
