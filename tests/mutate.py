@@ -1,6 +1,6 @@
 """Mutation testing of radiolib's core (``make mutate``; not part of CI): run mutmut, score it.
 
-``python tests/mutate.py [MODULE ...]`` runs mutmut (configured in ``pyproject.toml``,
+``python tests/mutate.py [--survivors] [MODULE ...]`` runs mutmut (configured in ``pyproject.toml``,
 ``[tool.mutmut]``: the files mutated and the fast tests run against them) on the functions of
 `SCOPE` -- every function of a module, or the named ones -- and prints, per module, mutants
 killed / tested and each survivor's diff. ``--report`` prints the last results without
@@ -116,11 +116,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", choices=[[], *SCOPE], metavar="MODULE",
                         help=f"modules of SCOPE (default all): {', '.join(SCOPE)}")
     parser.add_argument("--report", action="store_true", help="print the last results only")
+    parser.add_argument("--survivors", action="store_true",
+                        help="rerun only the mutants of MODULES that the last run did not kill "
+                             "(after adding tests: a killed mutant stays killed)")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args(argv)
     modules = args.modules or list(SCOPE)
     if not args.report:
         patterns = [p for m in modules for p in SCOPE[m]]
+        if args.survivors:
+            codes = results()
+            patterns = sorted(n for n in codes if in_scope(n, patterns)
+                              and codes[n] is not None and STATUS.get(codes[n]) != "killed")
+            if not patterns:
+                print("no survivors to rerun")
+                return 0 if report(modules)[0] else 1
         retest_timeouts()
         # mutants run in processes forked from mutmut's, which ran the tests once: an OpenMP
         # pool started there deadlocks torch in the children (false timeouts); one thread each

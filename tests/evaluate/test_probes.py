@@ -63,6 +63,63 @@ def test_count_regression_is_the_training_callbacks_probe(k):
     assert ours == theirs
 
 
+def test_count_regression_is_pca_standardised_ridge_with_loo_penalty():
+    """As documented: PCA (full SVD) to n_components (100 by default), components standardised,
+    RidgeCV over RIDGE_ALPHAS (or least squares), all fitted on the training split. Features of
+    very different scales: the standardisation matters; 10 of 30 components: the PCA does."""
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LinearRegression, RidgeCV
+    from sklearn.preprocessing import StandardScaler
+
+    from radiolib.evaluate.probes import RIDGE_ALPHAS
+
+    def reference(train_x, train_y, test_x, test_y, k, layer):
+        pca = PCA(k, svd_solver="full").fit(train_x)
+        scaler = StandardScaler().fit(pca.transform(train_x))
+        fitted = layer.fit(scaler.transform(pca.transform(train_x)), train_y)
+        pred = fitted.predict(scaler.transform(pca.transform(test_x)))
+        return np.mean((pred - test_y) ** 2)
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(160, 30)) * np.logspace(-2, 2, 30)
+    y = x[:, :3] @ [0.5, -1.0, 0.02] + rng.normal(size=160)
+    split = (x[:120], y[:120], x[120:], y[120:])
+    for k, alphas, layer in [(10, RIDGE_ALPHAS, RidgeCV(alphas=RIDGE_ALPHAS)),
+                             (10, None, LinearRegression())]:
+        ours = count_regression_mse(*split, n_components=k, alphas=alphas)
+        assert ours == pytest.approx(reference(*split, k, layer), rel=1e-9)
+    wide = rng.normal(size=(220, 120))  # 120 features, 200 training rows: k = 100 by default
+    target = wide[:, 0] + rng.normal(size=220)
+    split = (wide[:200], target[:200], wide[200:], target[200:])
+    assert count_regression_mse(*split) == pytest.approx(
+        reference(*split, 100, RidgeCV(alphas=RIDGE_ALPHAS)), rel=1e-9)
+    assert np.isfinite(count_regression_mse(x[:2], y[:2], x[2:5], y[2:5]))  # 2 rows suffice
+
+
+def test_linear_probe_is_balanced_logistic_regression_on_standardised_features():
+    """C = 1, max_iter 2000, classes weighted by inverse frequency, features standardised."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(6)
+    y = (rng.random(300) < 0.15).astype(int)  # a rare class
+    x = (rng.normal(size=(300, 6)) + 0.8 * y[:, None]) * np.logspace(-2, 2, 6)
+    n = 60  # few training rows: the penalty matters (AUC 0.8564 at C = 1, 0.8557 at C = 2)
+    scaler = StandardScaler().fit(x[:n])
+    model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced")
+    model.fit(scaler.transform(x[:n]), y[:n])
+    pred = model.predict(scaler.transform(x[200:]))
+    proba = model.predict_proba(scaler.transform(x[200:]))[:, 1]
+    scores = linear_probe(x[:n], y[:n], x[200:], y[200:])
+    assert scores["auc"] == pytest.approx(0.8564, abs=1e-4)
+    assert set(scores) == {"accuracy", "balanced_accuracy", "auc"}
+    assert scores["accuracy"] == pytest.approx((pred == y[200:]).mean(), abs=1e-12)
+    assert scores["auc"] == pytest.approx(roc_auc_score(y[200:], proba), abs=1e-12)
+    recall = [(pred[y[200:] == c] == c).mean() for c in (0, 1)]
+    assert scores["balanced_accuracy"] == pytest.approx(np.mean(recall), abs=1e-12)
+
+
 def test_count_regression_rejects_bad_shapes():
     with pytest.raises(ValueError, match="training features"):
         count_regression_mse(np.zeros(5), np.zeros(5), np.zeros((2, 1)), np.zeros(2))
@@ -119,6 +176,8 @@ def test_bootstrap_std_skips_resamples_the_metric_rejects():
         return 0.5
 
     assert np.isnan(bootstrap_std(once, 10, n_boot=5)) and len(calls) == 5
+    twice = iter([0.25, 0.75])
+    assert bootstrap_std(lambda i: next(twice), 10, n_boot=2) == 0.25  # two values: a spread
 
 
 def reference_knn(train_x, train_y, test_x, k=10):

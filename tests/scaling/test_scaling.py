@@ -332,3 +332,110 @@ def test_resize_of_8bit_stacks_in_blocks_equals_one_float_pass(monkeypatch):
     np.testing.assert_array_equal(resize(images[0, 0], 12, antialias=True), ref[0, 0])
     assert resize(images, 30).dtype == np.float32  # same size: as float32
     assert resize(images[:0], 12).shape == (0, 2, 12, 12)  # an empty stack
+
+
+# ---------------------------------------------------------------- edges found by `make mutate`
+def test_defaults_are_the_papers_and_astropys():
+    """Percentile 2-98 (Lastufka et al.), sigma clip 5/30 with 5 iterations and riggi3's
+    channels (Riggi et al.), ZScale as astropy's ZScaleInterval, stretches log 1000 and sqrt."""
+    assert (Percentile().lower, Percentile().upper) == (2.0, 98.0)
+    clip = SigmaClip()
+    assert (clip.sigma_lower, clip.sigma_upper, clip.maxiters) == (5.0, 30.0, 5)
+    first = riggi3().channels[0]
+    assert (first.sigma_lower, first.sigma_upper) == (5.0, 30.0)
+    custom = riggi3(sigma_lower=3.0, sigma_upper=20.0).channels[0]
+    assert (custom.sigma_lower, custom.sigma_upper) == (3.0, 20.0)
+    astropy = ZScaleInterval()
+    ours = ZScale()
+    assert (ours.contrast, ours.n_samples, ours.max_reject, ours.min_npixels, ours.krej,
+            ours.max_iterations) == (astropy.contrast, astropy.n_samples, astropy.max_reject,
+                                     astropy.min_npixels, astropy.krej, astropy.max_iterations)
+    image = synthetic_sky(n=1, size=32, seed=8)[0]
+    unit = MinMaxInterval()(image)
+    assert_allclose(get_scaling("power")(image), PowerStretch(0.5)(unit), rtol=1e-5, atol=1e-6)
+    assert_allclose(get_scaling("log")(image), LogStretch(1000)(unit), rtol=1e-5, atol=1e-6)
+    assert repr(Percentile(2, 99.9)) == "Percentile(lower=2.0, upper=99.9)"
+    assert repr(MinMax().fit(image)) == "MinMax()"  # fitted limits are not parameters
+
+
+def test_zscale_passes_its_fit_parameters():
+    image = synthetic_sky(n=1, size=64, seed=9)[0]
+    kwargs = dict(n_samples=50, max_reject=0.2, min_npixels=20, krej=1.5, max_iterations=2)
+    ours = ZScale(0.3, **kwargs).get_limits(image)
+    assert ours == pytest.approx(ZScaleInterval(contrast=0.3, **kwargs).get_limits(image),
+                                 rel=1e-5)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: Percentile(0, 100), lambda: SigmaClip(5.0, 0.5), lambda: SigmaClip(0.5, 30),
+    lambda: S.LogStretch(0.5), lambda: S.PowerStretch(0.1), lambda: ZScale(1.0),
+    lambda: ZScale(n_samples=10), lambda: ZScale(max_reject=1.0), lambda: ZScale(krej=0.5),
+    lambda: ZScale(max_iterations=1), lambda: Stack(MinMax(), size=1), lambda: Compose(MinMax()),
+], ids=lambda f: "")
+def test_smallest_valid_parameters_are_accepted(build):
+    assert isinstance(build(), S.Scaling)
+
+
+@pytest.mark.parametrize(("build", "match"), [
+    (lambda: Percentile(5, 5), "lower < upper"), (lambda: Percentile(0, 100.5), "upper <= 100"),
+    (lambda: SigmaClip(5, 0), "must be > 0"), (lambda: SigmaClip(0, 30), "must be > 0"),
+    (lambda: S.LogStretch(0), "a must be > 0"), (lambda: S.PowerStretch(0), "a must be > 0"),
+    (lambda: ZScale(1.5), "contrast"), (lambda: ZScale(max_reject=0), "max_reject"),
+    (lambda: ZScale(max_reject=1.5), "max_reject"), (lambda: ZScale(krej=0), "krej"),
+    (lambda: ZScale(max_iterations=0), "max_iterations"),
+    (lambda: Stack(), "^Stack needs one or more Interval channels$"),
+    (lambda: Stack(MinMax(), S.LogStretch()), "Interval channels"),
+    (lambda: Compose(), "^Compose needs one or more Scaling steps$"),
+    (lambda: Compose(MinMax(), "log"), "Scaling steps"),
+])
+def test_invalid_parameters_are_rejected(build, match):
+    with pytest.raises(ValueError, match=match):
+        build()
+
+
+def test_equal_fitted_limits_give_zeros_not_a_step():
+    """A field of one value has vmin = vmax: every crop scales to 0 (scale 0, not 1/0 or 1)."""
+    crops = np.array([[[0.0, 1.0], [2.0, 3.0]]], np.float32)
+    flat = MinMax().fit(np.ones(10))
+    assert (flat.transform(crops) == 0).all()
+    stack = Stack(MinMax(), size=None, minmax=False).fit(np.ones(10))
+    assert (stack.transform(crops) == 0).all()
+
+
+def test_stretches_clip_their_input_to_the_unit_range():
+    x = np.array([[2.0, -1e-4, 0.5]], np.float32)
+    log_half = np.log(1000 * 0.5 + 1) / np.log(1001)
+    assert_allclose(S.LogStretch()(x), [[1.0, 0.0, log_half]], rtol=1e-6)
+    assert_allclose(S.PowerStretch()(x), [[1.0, 0.0, np.sqrt(0.5)]], rtol=1e-6)
+
+
+def test_fit_samples_fields_above_max_fit_pixels_with_a_stride():
+    scaling = MinMax()
+    scaling.max_fit_pixels = 100
+    scaling.fit(np.arange(1000, dtype=np.float32))
+    assert (scaling.vmin_, scaling.vmax_) == (0.0, 990.0)  # every 10th pixel
+
+
+def test_batches_longer_than_a_chunk_equal_one_image_at_a_time():
+    images = synthetic_sky(n=S._CHUNK + 3, size=16, seed=10)
+    for scaling in (ZScale(0.4), Percentile(1, 99)):
+        assert_allclose(scaling(images), np.stack([scaling(i) for i in images]), atol=1e-6)
+
+
+def test_stack_ignores_infinite_pixels_in_its_statistics():
+    """As the single-channel scalings: +-inf is left out of the limits, then clipped."""
+    image = synthetic_sky(n=1, size=48, seed=11)[0]
+    dirty = image.copy()
+    dirty[0, 0] = np.inf
+    clean = np.where(np.isinf(dirty), np.nan, dirty)
+    scaling = Stack(*riggi3().channels)
+    assert_allclose(scaling(dirty).reshape(3, -1)[:, 1:], scaling(clean).reshape(3, -1)[:, 1:],
+                    atol=1e-6)
+
+
+def test_a_stack_inside_a_composition_scales_as_on_its_own():
+    images = synthetic_sky(n=2, size=32, seed=12)
+    stack = Stack(SigmaClip(), ZScale(0.25), size=None)
+    assert_allclose(Compose(stack)(images), stack(images), atol=1e-6)
+    field = images[0]
+    assert_allclose(MinMax().fit_transform(field), MinMax().fit(field).transform(field))

@@ -73,12 +73,36 @@ def test_center_moves_towards_the_teacher_mean():
     np.testing.assert_allclose(loss.center.numpy(), np.full((1, 4), 0.2), rtol=1e-6)
 
 
-@pytest.mark.parametrize("kwargs, match", [(dict(out_dim=0), "out_dim"),
-                                           (dict(teacher_temp=0), "teacher_temp"),
+@pytest.mark.parametrize("kwargs, match", [(dict(out_dim=0), "^out_dim must be"),
+                                           (dict(teacher_temp=0), "^teacher_temp must be"),
+                                           (dict(student_temp=-1), "^student_temp must be"),
                                            (dict(center_momentum=1.5), "center_momentum")])
 def test_invalid_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DINOLoss(**{"out_dim": 8, **kwargs})
+
+
+def test_defaults_and_smallest_valid_arguments():
+    """DINO's defaults (65536 prototypes, 0.04 / 0.1, centre momentum 0.9); 1 prototype and a
+    centre momentum of 0 (the centre is the last batch mean) are valid."""
+    loss = DINOLoss()
+    assert (loss.out_dim, loss.teacher_temp, loss.student_temp, loss.center_momentum) == \
+        (65536, 0.04, 0.1, 0.9) and loss.center.shape == (1, 65536)
+    assert DINOLoss(1).center.shape == (1, 1)
+    fresh = DINOLoss(4, center_momentum=0.0)
+    fresh([torch.ones(2, 4), torch.ones(2, 4) * 3], [torch.zeros(2, 4)] * 3)
+    np.testing.assert_allclose(fresh.center.numpy(), np.full((1, 4), 2.0))
+
+
+def test_one_teacher_output_is_compared_with_the_other_crops():
+    """One global crop for the teacher: its target against every student crop but the first."""
+    g = torch.Generator().manual_seed(3)
+    teacher = torch.randn(4, 8, generator=g)
+    student = [torch.randn(4, 8, generator=g) for _ in range(3)]
+    value = DINOLoss(8)([teacher], student)
+    target = F.softmax(teacher / 0.04, -1)
+    terms = [-(target * F.log_softmax(s / 0.1, -1)).sum(-1).mean() for s in student[1:]]
+    torch.testing.assert_close(value, sum(terms) / 2)
 
 
 def test_mismatched_outputs_are_rejected():
@@ -86,3 +110,5 @@ def test_mismatched_outputs_are_rejected():
         DINOLoss(8)([torch.randn(2, 8)] * 2, [torch.randn(2, 8), torch.randn(3, 8)])
     with pytest.raises(ValueError, match="at least"):
         DINOLoss(8)([], [torch.randn(2, 8)] * 2)
+    with pytest.raises(ValueError, match=r"all outputs must be \(B, 8\)"):  # another out_dim
+        DINOLoss(8)([torch.randn(2, 6)] * 2, [torch.randn(2, 6)] * 3)

@@ -140,6 +140,15 @@ def test_dino_clips_each_parameter_as_dinos_clip_gradients():
                          for n in small)
 
 
+def test_dino_clips_below_a_limit_of_one_too():
+    """A limit under 1 (here 0.5) clips as well: every gradient ends at norm <= 0.5."""
+    model = DINO(DINOConfig(**TINY_DINO, clip_grad=0.5, freeze_last_layer=0))
+    _set_gradients(model.net, seed=3)
+    model.after_backward(epoch=0)
+    norms = [float(p.grad.norm()) for p in model.net.parameters() if p.grad is not None]
+    assert max(norms) == pytest.approx(0.5, rel=1e-5) and min(norms) < 0.5
+
+
 def test_dino_without_clipping_leaves_gradients_alone():
     model = DINO(DINOConfig(**TINY_DINO, clip_grad=0.0, freeze_last_layer=0))
     _set_gradients(model.net, seed=1)
@@ -204,3 +213,77 @@ def test_dino_teacher_sees_only_the_two_global_crops():
                                                 strict=False):
         assert teacher_crop.shape == (4, 1, 32, 32)
         assert torch.equal(teacher_crop, student_crop) and torch.equal(teacher_crop, crop)
+
+
+def dino_cosine_scheduler(base, final, epochs, niter_per_ep, warmup_epochs=0):
+    """DINO's ``utils.cosine_scheduler`` as published (linear warm-up from 0, then cosine)."""
+    import numpy as np
+
+    warmup = np.linspace(0, base, warmup_epochs * niter_per_ep)
+    iters = np.arange(epochs * niter_per_ep - len(warmup))
+    cosine = final + 0.5 * (base - final) * (1 + np.cos(np.pi * iters / len(iters)))
+    return np.concatenate((warmup, cosine))
+
+
+def test_dino_optimiser_groups_lr_scaling_and_schedules():
+    """As DINO's main_dino.py: no weight decay on biases and 1-D parameters (norms); lr scaled
+    by the global batch / 256; lr with warm-up and cosine, weight decay on a cosine (group 0)."""
+    config = DINOConfig(**{**TINY_DINO, "optimizer": "adamw", "lr": 5e-4, "min_lr": 1e-6,
+                           "weight_decay": 0.04, "weight_decay_end": 0.4, "warmup_epochs": 2,
+                           "epochs": 5})
+    model = DINO(config)
+    decay, no_decay = model.param_groups()
+    named = [(n, p) for n, p in model.net.named_parameters() if p.requires_grad]
+    expected = {n for n, p in named if n.endswith(".bias") or len(p.shape) == 1}
+    ids = {id(p): n for n, p in named}
+    assert {ids[id(p)] for p in no_decay["params"]} == expected
+    assert {ids[id(p)] for p in decay["params"]} == {n for n, _ in named} - expected
+    assert "backbone.bn1.weight" in expected and "head.mlp.0.weight" not in expected
+    assert no_decay["weight_decay"] == 0.0 and "weight_decay" not in decay
+    assert model.base_lr() == model.base_lr(1) == pytest.approx(5e-4 * 8 / 256, rel=1e-12)
+    assert model.base_lr(4) == pytest.approx(5e-4 * 32 / 256, rel=1e-12)
+    optimizer = model.configure_optimizer(world_size=2)
+    per_epoch, total = 3, 15
+    lrs = dino_cosine_scheduler(model.base_lr(2), 1e-6, 5, per_epoch, warmup_epochs=2)
+    wds = dino_cosine_scheduler(0.04, 0.4, 5, per_epoch)
+    for step in range(total):
+        lr = model.set_schedule(optimizer, step, total, per_epoch, world_size=2)
+        assert lr == pytest.approx(lrs[step], rel=1e-9, abs=1e-15)
+        assert [g["lr"] for g in optimizer.param_groups] == [lr, lr]
+        assert optimizer.param_groups[0]["weight_decay"] == pytest.approx(wds[step], rel=1e-9)
+        assert optimizer.param_groups[1]["weight_decay"] == 0.0
+
+
+def test_dino_step_warms_the_teacher_temperature_up_per_epoch():
+    """DINO's teacher temperature schedule: linear over the warm-up epochs, then constant."""
+    import numpy as np
+
+    config = DINOConfig(**TINY_DINO, warmup_teacher_temp=0.04, teacher_temp=0.07,
+                        warmup_teacher_temp_epochs=10)
+    model = DINO(config)
+    schedule = np.concatenate((np.linspace(0.04, 0.07, 10), np.full(10, 0.07)))
+    used = []
+    forward = model.criterion.forward
+    model.criterion.forward = lambda t, s, teacher_temp=None: (used.append(teacher_temp),
+                                                              forward(t, s, teacher_temp))[1]
+    images = torch.rand(2, 1, 40, 40, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        model.training_step(images, torch.Generator().manual_seed(1))  # default: epoch 0
+        for epoch in (5, 12):
+            model.training_step(images, torch.Generator().manual_seed(1), epoch=epoch)
+    assert used == pytest.approx([schedule[0], schedule[5], schedule[12]], rel=1e-12)
+
+
+def test_multicrop_net_passes_crops_of_one_size_together():
+    """DINO's MultiCropWrapper: one backbone pass per run of same-size crops (batch norm sees
+    them together), outputs crop-major."""
+    model = DINO(DINOConfig(**TINY_DINO))
+    shapes = []
+    model.net.backbone.register_forward_pre_hook(lambda m, args: shapes.append(args[0].shape))
+    g = torch.Generator().manual_seed(0)
+    crops = [torch.rand(3, 1, s, s, generator=g) for s in (32, 32, 16, 16, 32)]
+    out = model.net(crops)
+    assert [tuple(s) for s in shapes] == [(6, 1, 32, 32), (6, 1, 16, 16), (3, 1, 32, 32)]
+    model.eval()  # without batch statistics, each crop's output is its own pass's
+    torch.testing.assert_close(model.net(crops)[12:], model.net([crops[4]]))
+    assert out.shape == (15, TINY_DINO["out_dim"])

@@ -64,6 +64,18 @@ def test_gradients_and_properties():
     torch.testing.assert_close(NTXentLoss(0.5, gather_distributed=True)(z0, z1), out)
 
 
+def test_defaults_and_float64():
+    """SimCLR's temperature 0.5 and no gathering by default; float64 projections stay float64
+    (the masked self-similarities too) and match the loop to 1e-12."""
+    loss = NTXentLoss()
+    assert loss.temperature == 0.5 and loss.gather_distributed is False
+    g = torch.Generator().manual_seed(5)
+    z0, z1 = (torch.randn(5, 7, generator=g, dtype=torch.float64) for _ in range(2))
+    value = loss(z0, z1)
+    assert value.dtype == torch.float64
+    assert value.item() == pytest.approx(reference_loop(z0, z1, 0.5), rel=1e-12)
+
+
 def test_invalid_arguments():
     with pytest.raises(ValueError, match="temperature"):
         NTXentLoss(0.0)

@@ -63,3 +63,17 @@ def test_update_momentum_is_an_ema_of_parameters():
         update_momentum(student, teacher, 1.5)
     with pytest.raises(ValueError, match="differ"):
         update_momentum(student, nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 2)), 0.5)
+
+
+def test_schedule_edges():
+    """Defaults (no warm-up; a warm-up starts from 0), a 1-step warm-up, a warm-up as long as
+    the run, the first step after the run; the teacher's defaults and 1-epoch warm-up."""
+    assert cosine_schedule(0, 10, 1.0, 0.0) == 1.0  # no warm-up: the cosine starts at once
+    assert cosine_schedule(0, 10, 1.0, 0.0, warmup_steps=3) == 0.0
+    assert cosine_schedule(0, 10, 1.0, 0.2, warmup_steps=1, warmup_start=0.5) == 0.5
+    assert cosine_schedule(1, 10, 1.0, 0.2, warmup_steps=1) == 1.0
+    assert cosine_schedule(3, 4, 1.0, 0.2, warmup_steps=4) == 1.0  # all warm-up: 0 .. 1
+    assert cosine_schedule(10, 10, 1.0, 0.2) == 0.2
+    assert teacher_temperature(0, 2) == 0.04 and teacher_temperature(1, 2, 0.04, 0.07) == 0.07
+    assert teacher_temperature(0, start=0.04, end=0.07) == 0.07  # no warm-up by default
+    assert teacher_temperature(0, 1, 0.04, 0.07) == 0.04
