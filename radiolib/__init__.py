@@ -2,8 +2,9 @@
 
 The package follows the pipeline stages, in layers that import only the layers below them
 (``DESIGN.md``, checked by ``.importlinter``): ``errors``, ``files`` < ``published`` <
-``results`` < ``io``, ``data`` < ``scaling`` < ``tiling`` < ``sky`` < ``augment``, ``models`` <
-``ssl`` < ``evaluate`` < ``reproduce`` < ``cli``; ``plots`` imports none of them. Sub-modules are
+``results`` < ``io``, ``data`` < ``batchstats`` < ``scaling`` < ``tiling``, ``preprocess`` <
+``sky`` < ``augment``, ``models`` < ``ssl`` < ``evaluate`` < ``papers`` (each paper's
+experiments) < ``reproduce`` < ``cli``; ``plots`` imports none of them. Sub-modules are
 imported on demand so that ``import radiolib`` stays cheap.
 """
 

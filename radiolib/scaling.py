@@ -1,7 +1,11 @@
 """Intervals and stretches that map radio images to [0, 1], per crop or per field.
 
 Modelled on ``astropy.visualization``: an *interval* finds limits (vmin, vmax) and rescales to
-[0, 1]; a *stretch* reshapes [0, 1]; both compose with ``+``. Every scaling works two ways:
+[0, 1]; a *stretch* reshapes [0, 1]; both compose with ``+``, applied left to right
+(``Percentile() + LogStretch()``). astropy reads ``+`` right to left (its
+``LogStretch() + PercentileInterval(99)`` is the same mapping), so a stretch written before an
+interval is refused with the order to write rather than silently stretching raw fluxes.
+Every scaling works two ways:
 
 * per crop: ``scaling(x)`` computes its statistics on each image of ``x`` (H, W) or (N, H, W);
 * per field: ``scaling.fit(field)`` stores them (attributes ending in ``_``) and
@@ -278,6 +282,13 @@ class Compose(Scaling):
         _check(len(steps) > 0 and all(isinstance(s, Scaling) for s in steps),
                "Compose needs one or more Scaling steps")
         self.steps = [t for s in steps for t in (s.steps if isinstance(s, Compose) else [s])]
+        for before, after in zip(self.steps, self.steps[1:], strict=False):
+            if isinstance(before, _Stretch) and isinstance(after, (Interval, Stack)):
+                raise ConfigError(
+                    f"{before!r} + {after!r}: radiolib applies '+' left to right, so this would "
+                    f"stretch raw fluxes before rescaling them; write {after!r} + {before!r} "
+                    "(astropy's 'stretch + interval' order means the same as radiolib's "
+                    "'interval + stretch')")
 
     @property
     def is_fitted(self) -> bool:

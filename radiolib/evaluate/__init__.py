@@ -10,6 +10,7 @@ Also the evaluation callbacks that :func:`radiolib.ssl.train` calls during pre-t
 0.0
 """
 
+from radiolib.evaluate.backbones import PUBLISHED, load_backbone
 from radiolib.evaluate.callbacks import count_mse, count_mse_callback
 from radiolib.evaluate.finetune import FineTuned, backbone_blocks, finetune_classifier
 from radiolib.evaluate.label_counts import balanced_subset, label_count_curve
@@ -25,6 +26,7 @@ from radiolib.evaluate.projection import tsne_2d
 from radiolib.evaluate.splits import holdout_split
 
 __all__ = [
+    "PUBLISHED",
     "FineTuned",
     "backbone_blocks",
     "balanced_subset",
@@ -38,6 +40,7 @@ __all__ = [
     "knn_probe",
     "label_count_curve",
     "linear_probe",
+    "load_backbone",
     "random_embeddings",
     "tsne_2d",
 ]

@@ -30,19 +30,23 @@ class FeatureExtractor(nn.Module):
         Architecture name, for the record (``"resnet18"``, ``"vit_s8"``, ...).
     in_chans : int
         Expected input channels.
+    image_size : int, optional
+        Input side the weights were trained at (None when unknown); evaluations resize to it.
     """
 
     def __init__(self, backbone: nn.Module, embed_dim: int, *, name: str = "",
-                 in_chans: int = 3) -> None:
+                 in_chans: int = 3, image_size: int | None = None) -> None:
         super().__init__()
         self.backbone = backbone
         self.embed_dim = int(embed_dim)
         self.name = name
         self.in_chans = int(in_chans)
+        self.image_size = None if image_size is None else int(image_size)
 
     def extra_repr(self) -> str:
         """Name, channels and embedding size, for ``print(model)``."""
-        return f"name={self.name!r}, in_chans={self.in_chans}, embed_dim={self.embed_dim}"
+        return (f"name={self.name!r}, in_chans={self.in_chans}, embed_dim={self.embed_dim}, "
+                f"image_size={self.image_size}")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Embeddings with gradients (training, fine-tuning), shape (B, D)."""
@@ -93,5 +97,5 @@ def feature_extractor(name: str, in_chans: int = 3, *, image_size: int = 224,
     :func:`radiolib.models.load_dino_checkpoint`.
     """
     module, dim = backbone(name, in_chans, image_size=image_size)
-    model = FeatureExtractor(module, dim, name=name, in_chans=in_chans)
+    model = FeatureExtractor(module, dim, name=name, in_chans=in_chans, image_size=image_size)
     return model.to(default_device() if device is None else device)

@@ -226,7 +226,7 @@ def load_dino_checkpoint(path: str | os.PathLike[str], arch: str, which: str = "
         image_size = int(round((body["encoder.pos_embedding"].shape[1] - 1) ** 0.5)) * patch
     module, dim = backbone(arch, in_chans, image_size=image_size)
     _strict_load(module, body, unmapped, f"the {which} backbone of {path} for {arch!r}")
-    model = FeatureExtractor(module, dim, name=arch, in_chans=in_chans)
+    model = FeatureExtractor(module, dim, name=arch, in_chans=in_chans, image_size=image_size)
     return model.to(default_device() if device is None else device).eval()
 
 

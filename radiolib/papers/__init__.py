@@ -25,3 +25,5 @@ class PaperResult:
     note: str | None = None
     evidence: str = "analogue"
     uncertainties: dict[str, float] = field(default_factory=dict)
+    #: Other values the page shows beside the table (reference lines, counts by geometry).
+    details: dict = field(default_factory=dict)

@@ -189,4 +189,4 @@ class DINO(SSLMethod):
         """Return the teacher's backbone (what DINO evaluates), sharing its weights."""
         c = self.config
         return FeatureExtractor(self.teacher.backbone, self.embed_dim, name=c.backbone,
-                                in_chans=c.in_chans)
+                                in_chans=c.in_chans, image_size=c.image_size)

@@ -106,4 +106,4 @@ class SimCLR(SSLMethod):
         """Return the backbone (projector dropped), sharing this module's weights."""
         c = self.config
         return FeatureExtractor(self.net.backbone, self.embed_dim, name=c.backbone,
-                                in_chans=c.in_chans)
+                                in_chans=c.in_chans, image_size=c.image_size)

@@ -199,6 +199,28 @@ def test_interval_plus_stretch_matches_astropy_composition():
     assert_allclose(ours(image), expected, rtol=1e-5, atol=1e-6)
 
 
+def test_interval_plus_stretch_is_astropys_stretch_plus_interval():
+    # astropy composes right to left: its "stretch + interval" is radiolib's "interval + stretch"
+    image = synthetic_sky(n=1)[0]
+    astropy_written = LogStretch(100) + AsymmetricPercentileInterval(1, 99)
+    assert_allclose((Percentile(1, 99) + S.LogStretch(100))(image), astropy_written(image),
+                    rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda: S.LogStretch(100) + Percentile(1, 99),
+    lambda: S.PowerStretch(0.5) + S.ZScale(),
+    lambda: Compose(S.LogStretch(), S.PowerStretch(), S.SigmaClip()),
+])
+def test_stretch_before_interval_is_refused_with_the_order_to_write(wrong):
+    with pytest.raises(ConfigError, match=r"left to right.*write .*Stretch"):
+        wrong()
+
+
+def test_stretches_may_follow_each_other_after_an_interval():
+    assert len((S.MinMax() + S.LogStretch() + S.PowerStretch()).steps) == 3
+
+
 def test_compose_fits_its_interval_on_the_field():
     field = synthetic_sky(n=1, size=128, seed=4)[0]
     scaling = get_scaling("log").fit(field)
