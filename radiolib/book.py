@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from radiolib import plots
 from radiolib.results import ResultsStore
 
-__all__ = ["glue", "start"]
+__all__ = ["glue", "span", "start"]
 
 
 def start(notebook: str, *, profile: str, results_dir: str | os.PathLike) -> ResultsStore:
@@ -22,14 +24,35 @@ def start(notebook: str, *, profile: str, results_dir: str | os.PathLike) -> Res
     return ResultsStore(results_dir, profile=profile, notebook=notebook)
 
 
+class _Text(str):
+    """A string whose plain-text display has no quotes, so that glued words read as text."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def glue(name: str, value):
     """Make ``value`` available to the page text as ``name``; return it unchanged.
 
-    Without MyST-NB (a plain install, not ``radiolib[book]``) the value is only returned.
+    Strings are glued without quotes and numpy scalars as plain numbers (so that a format
+    such as ``{glue:text}`name:.1f``` can read them). Without MyST-NB (a plain install, not
+    ``radiolib[book]``) the value is only returned.
     """
     try:
         from myst_nb import glue as _glue  # optional: the book extra
     except ImportError:
         return value
-    _glue(name, value, display=False)
+    shown = value.item() if isinstance(value, np.generic) else value
+    _glue(name, _Text(shown) if isinstance(shown, str) else shown, display=False)
     return value
+
+
+def span(values, fmt: str = ".2f") -> str:
+    """Format the range of ``values`` for a sentence: ``"0.15–0.50"`` (one number if all equal).
+
+    >>> span([0.5, 0.148, 0.2]), span([3, 3], ".0f")
+    ('0.15–0.50', '3')
+    """
+    lo, hi = min(values), max(values)
+    lo_text, hi_text = format(lo, fmt), format(hi, fmt)
+    return lo_text if lo_text == hi_text else f"{lo_text}–{hi_text}"

@@ -64,7 +64,9 @@ def peculiar_result(hulk: TileSet) -> PaperResult:
     table = survey.label_fractions(hulk)
     paper = _published(_N_PECULIAR) / _published(_N_ANNOTATED)
     return PaperResult(table, {"extra.sim.peculiar_fraction": table.loc["PECULIAR", "all"]},
-                       details={"reference": {"PECULIAR": paper}})
+                       details={"reference": {"PECULIAR": paper}},
+                       note="an input, not a reproduction: the presets' ring, X-shaped and "
+                            "double-double densities are tuned to the paper's fraction")
 
 
 def mgcls_crops_result(crops: TileSet, *, image_size: int, note: str | None = None
