@@ -17,6 +17,7 @@ pixels needed), a real image (a local-peak finder above 5 sigma) and a real sour
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -29,23 +30,15 @@ __all__ = ["CropCounts", "catalogue_counts", "count_summary", "crop_boxes", "fin
            "image_counts", "plan_counts"]
 
 
-class CropCounts(tuple):
-    """``(counts, radius)``: sources per crop and the crop centre's distance (px) from the centre."""
+class CropCounts(NamedTuple):
+    """Sources per crop (``counts``) and each crop centre's distance (px) from the centre."""
 
-    __slots__ = ()
+    counts: np.ndarray
+    radius: np.ndarray
 
-    def __new__(cls, counts, radius):
-        return super().__new__(cls, (np.asarray(counts, float), np.asarray(radius, float)))
 
-    @property
-    def counts(self) -> np.ndarray:
-        """Sources per crop."""
-        return self[0]
-
-    @property
-    def radius(self) -> np.ndarray:
-        """Distance of each crop's centre from the pointing (or image) centre, pixels."""
-        return self[1]
+def _crop_counts(counts, radius) -> CropCounts:
+    return CropCounts(np.asarray(counts, float), np.asarray(radius, float))
 
 
 def find_peaks(data: np.ndarray, *, nsigma: float = 5.0, beam_px: float = 4.0,
@@ -103,15 +96,15 @@ def _image_centre(shape) -> tuple[float, float]:
 
 def plan_counts(plan, *, size: int = 256, snr_min: float = 5.0,
                 max_overlap: int = 10) -> CropCounts:
-    """Sources with SNR >= ``snr_min`` per observed MGCLS crop of a `FieldPlan` (its truth)."""
+    """Count sources with SNR >= ``snr_min`` per observed MGCLS crop of a plan (its truth)."""
     boxes = crop_boxes(plan.shape, plan.maps.valid, size=size, max_overlap=max_overlap)
     counts = source_counts(plan.catalogue, boxes, snr_min=snr_min)
-    return CropCounts(counts, _radius(boxes, _image_centre(plan.shape)))
+    return _crop_counts(counts, _radius(boxes, _image_centre(plan.shape)))
 
 
 def image_counts(data: np.ndarray, *, size: int = 256, nsigma: float = 5.0, beam_px: float = 4.0,
                  block: int = 128, centre: tuple[float, float] | None = None) -> CropCounts:
-    """Peaks of `find_peaks` per blank-free MGCLS crop of an image (real or simulated)."""
+    """Count the peaks of `find_peaks` per blank-free MGCLS crop of an image."""
     data = np.asarray(data, dtype=np.float32)
     finite = np.isfinite(data)
 
@@ -124,12 +117,12 @@ def image_counts(data: np.ndarray, *, size: int = 256, nsigma: float = 5.0, beam
         boxes = boxes[np.asarray(nan_free, bool)]
     y, x, _ = find_peaks(data, nsigma=nsigma, beam_px=beam_px, block=block)
     centre = _image_centre(data.shape) if centre is None else centre
-    return CropCounts(count_in_boxes(x, y, boxes), _radius(boxes, centre))
+    return _crop_counts(count_in_boxes(x, y, boxes), _radius(boxes, centre))
 
 
 def catalogue_counts(ra, dec, *, centre: tuple[float, float], cell_deg: float,
                      snr=None, snr_min: float = 5.0, edge_quantile: float = 0.02) -> CropCounts:
-    """Sources per square cell of a real source list (tangent plane about ``centre``, deg).
+    """Count a real source list's sources per square cell (tangent plane about ``centre``).
 
     Cells tile the rectangle between the ``edge_quantile`` and ``1 - edge_quantile`` quantiles
     of the sources' offsets, so only cells inside the catalogue's footprint count. With
@@ -153,11 +146,11 @@ def catalogue_counts(ra, dec, *, centre: tuple[float, float], cell_deg: float,
     counts = np.bincount(gy[inside] * nx + gx[inside], minlength=nx * ny)
     cy, cx = np.divmod(np.arange(nx * ny), nx)
     radius = np.hypot(cx + 0.5 + lo_x, cy + 0.5 + lo_y) * 256
-    return CropCounts(counts, radius)
+    return _crop_counts(counts, radius)
 
 
 def count_summary(pointings: Sequence[CropCounts], rms: Sequence[float] | None = None) -> dict:
-    """Counts per crop pooled over pointings, and how they vary within and between them.
+    """Summarise counts per crop pooled over pointings, and their variation within and between.
 
     Returns
     -------
@@ -170,7 +163,7 @@ def count_summary(pointings: Sequence[CropCounts], rms: Sequence[float] | None =
         ``rms`` (one noise level per pointing), ``rms_spread_dex`` (std of log10 rms) and
         ``rms_max_min`` (max / min).
     """
-    pointings = [p if isinstance(p, CropCounts) else CropCounts(*p) for p in pointings]
+    pointings = [_crop_counts(*p) for p in pointings]
     pointings = [p for p in pointings if p.counts.size]
     if not pointings:
         raise ValueError("count_summary needs at least one pointing with crops")

@@ -100,7 +100,8 @@ def test_mgcls_table_and_geometry(mgcls):
 
 
 def test_pointing_crops_grow_with_the_image_until_the_beam_is_covered():
-    counts = [survey.pointing_crops("mgcls", image_size=n) for n in (512, 1024, 3072, 4096)]
+    # the PB = 0.2 cut of the MGCLS preset is a disc of 4084 px: 5120 and 6144 px images cover it
+    counts = [survey.pointing_crops("mgcls", image_size=n) for n in (512, 1024, 5120, 6144)]
     assert counts[0] == n_mgcls_tiles((512, 512)) and counts[1] == n_mgcls_tiles((1024, 1024))
     assert counts[2] == counts[3] > counts[1]
     with pytest.raises(ValueError, match="mosaic"):
