@@ -12,7 +12,10 @@ The table functions summarise the resulting `radiolib.tiling.TileSet` objects:
   Table 1);
 - `survey_hulk_counts`: the hulk tiles the same code gives for a survey of a given area;
 - `label_fractions`: how often each frame label occurs among hulk tiles;
-- `realism_table`: `radiolib.sky.field_stats` of simulated and real images side by side.
+- `realism_table`: `radiolib.sky.field_stats` of simulated and real images side by side;
+- `variation_table`: counts per crop, their dispersion within and between pointings, the
+  centre-to-edge ratio and the noise spread of simulated pointings (`simulated_variation`)
+  beside real fields (`real_variation`).
 
 - [0] Riggi et al. 2024, PASA, arXiv:2404.18462
 - [1] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
@@ -22,14 +25,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from radiolib.io import Image, robust_noise
+from radiolib.io import Image, read_catalogue, read_fits, robust_noise
+from radiolib.sky.plan import plan_field
 from radiolib.sky.presets import get_preset
 from radiolib.sky.realism import field_stats
 from radiolib.sky.simulate import SimulatedField
+from radiolib.sky.statistics import (
+    CropCounts,
+    catalogue_counts,
+    count_summary,
+    image_counts,
+    plan_counts,
+)
 from radiolib.sky.truth import FRAME_LABELS, frame_labels, primary_label, source_counts
 from radiolib.tiling import (
     TileSet,
@@ -42,9 +54,9 @@ from radiolib.tiling import (
 
 __all__ = ["banner_sources", "brightest_box", "centre_and_edge", "centre_crop", "class_examples",
            "hulk_labels", "label_fractions", "mgcls_subset", "mgcls_table", "pick_by_label",
-           "pixel_snr", "pointing_crops", "realism_table", "riggi_table1", "riggi_table1_records",
-           "source_column",
-           "survey_hulk_counts", "tile_simulated"]
+           "pixel_snr", "pointing_crops", "real_variation", "realism_table", "riggi_table1",
+           "riggi_table1_records", "simulated_variation", "source_column", "survey_hulk_counts",
+           "tile_simulated", "variation_table"]
 
 
 def banner_sources(catalogue: pd.DataFrame, *, snr_min: float = 10.0) -> pd.DataFrame:
@@ -378,3 +390,88 @@ def pick_by_label(labels: pd.Series, order: Sequence[str], n: int, *,
     picked = [(i, label) for label in order
               for i in rng.permutation(np.flatnonzero(values == label))[:n]]
     return np.array([i for i, _ in picked], dtype=np.int64), [label for _, label in picked]
+
+
+Variation = tuple[list[CropCounts], list[float]]
+
+
+def simulated_variation(preset: str = "mgcls", seeds: Sequence[int] = range(12), *,
+                        size: int = 3072, crop: int = 256, snr_min: float = 5.0) -> Variation:
+    """Return counts per crop (truth, SNR >= ``snr_min``) and rms of simulated pointings.
+
+    Each seed is planned with `radiolib.sky.plan_field` (sources and truth, no image), so a
+    dozen 3072² pointings take seconds; the crops are the MGCLS crops whose corners are
+    observed, as the tiler keeps them.
+    """
+    plans = [plan_field(preset, size=size, seed=int(s)) for s in seeds]
+    return ([plan_counts(p, size=crop, snr_min=snr_min) for p in plans], [p.rms for p in plans])
+
+
+_LOTSS = "catalog_shimwell_reduced.srl.fits"
+_SCORPIO = ("ScorpioS17Field", "ScorpioExtendedSourceField", "ScorpioFaintSNRField")
+
+
+def real_variation(real_dir: str | os.PathLike, *, crop: int = 256,
+                   pixel_scale: float = 1.5) -> dict[str, Variation]:
+    """Return counts per crop and noise of the real fields in ``real_dir`` (`fetch`ed).
+
+    - ``"LoTSS DR1 (catalogue)"``: the PyBDSF source list of two whole LoTSS DR1 mosaics,
+      sources with peak / island rms >= 5 per square cell of ``crop`` x ``pixel_scale``
+      arcsec (a 256² MGCLS crop at 1.5"/px), about each mosaic's pointing centre (its name);
+      the noise of a mosaic is the median island rms;
+    - ``"Scorpio ATCA (peak finder)"``: local peaks above 5 sigma (`find_peaks`) per
+      ``crop``² crop of the three 1000² ATCA fields; the noise is each image's robust rms.
+
+    Files that are missing are left out; the LoTSS cut-out images are too small to crop.
+    """
+    real_dir = Path(real_dir)
+    out: dict[str, Variation] = {}
+    path = real_dir / _LOTSS
+    if path.exists():
+        cat = read_catalogue(path).to_pandas()
+        counts, rms = [], []
+        for mosaic, part in cat.groupby("Mosaic_ID"):
+            name = mosaic.decode() if isinstance(mosaic, bytes) else str(mosaic)
+            centre = (float(name[1:4]), float(name[4:]))  # "P205+55": RA 205, Dec +55
+            counts.append(catalogue_counts(part["RA"], part["DEC"], centre=centre,
+                                           cell_deg=crop * pixel_scale / 3600,
+                                           snr=part["Peak_flux"] / part["Isl_rms"]))
+            rms.append(float(np.median(part["Isl_rms"])) * 1e-3)  # mJy/beam -> Jy/beam
+        out["LoTSS DR1 (catalogue)"] = (counts, rms)
+    counts, rms = [], []
+    for stem in _SCORPIO:
+        path = real_dir / f"{stem}.fits"
+        if not path.exists():
+            continue
+        image = read_fits(path)
+        beam_px = image.beam.bmaj / image.pixel_scale if image.beam else 4.0
+        data = np.asarray(image.data, dtype=np.float32)
+        counts.append(image_counts(data, size=crop, beam_px=beam_px))
+        rms.append(robust_noise(data))
+    if counts:
+        out["Scorpio ATCA (peak finder)"] = (counts, rms)
+    return out
+
+
+def variation_table(entries: Mapping[str, Variation]) -> pd.DataFrame:
+    """One row of `radiolib.sky.statistics.count_summary` per entry, in readable columns.
+
+    Columns: ``pointings``, ``crops``, ``mean`` and ``var`` of the counts per crop,
+    ``var/mean`` (1 for pure Poisson scatter), ``within var/mean`` (inside each pointing),
+    ``between var`` (of the pointings' mean counts), ``mean range`` (lowest-highest
+    pointing mean), ``centre/edge`` (inner half of crops over outer half), ``rms spread dex``
+    and ``rms max/min`` between pointings, ``p98`` (98th percentile of the counts).
+    """
+    rows = {}
+    for name, (counts, rms) in entries.items():
+        s = count_summary(counts, rms)
+        pooled = np.concatenate([c.counts for c in counts])
+        rows[name] = {"pointings": s["n_pointings"], "crops": s["n_crops"], "mean": s["mean"],
+                      "var": s["var"], "var/mean": s["dispersion"],
+                      "within var/mean": s["within_dispersion"], "between var": s["between_var"],
+                      "mean range": f"{s['pointing_mean_min']:.1f}-{s['pointing_mean_max']:.1f}",
+                      "centre/edge": s["centre_edge"], "rms spread dex": s["rms_spread_dex"],
+                      "rms max/min": s["rms_max_min"], "p98": float(np.percentile(pooled, 98))}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "fields"
+    return table

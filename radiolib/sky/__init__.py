@@ -2,11 +2,20 @@
 
 ``simulate("emupilot", size=2048, seed=0, out_dir="sim")`` writes a FITS mosaic, its
 segmentation map and a truth catalogue; `frame_labels` and `source_counts` turn the catalogue
-into tile labels for any pixel boxes; `field_stats` compares simulated and real fields.
+into tile labels for any pixel boxes; `field_stats` compares simulated and real fields, and
+`radiolib.sky.statistics` measures how counts per crop vary within and between pointings.
 """
 
 from radiolib.sky.plan import FieldPlan, plan_field
-from radiolib.sky.presets import PRESETS, ClassSpec, ClusterSpec, SkyPreset, get_preset
+from radiolib.sky.pointing import Pointing, draw_pointing
+from radiolib.sky.presets import (
+    PRESETS,
+    ClassSpec,
+    ClusterSpec,
+    SkyPreset,
+    Variation,
+    get_preset,
+)
 from radiolib.sky.realism import field_stats
 from radiolib.sky.simulate import SimulatedField, render_rows, simulate
 from radiolib.sky.truth import (
@@ -28,8 +37,11 @@ __all__ = [
     "ClassSpec",
     "ClusterSpec",
     "FieldPlan",
+    "Pointing",
     "SimulatedField",
     "SkyPreset",
+    "Variation",
+    "draw_pointing",
     "field_stats",
     "frame_labels",
     "get_preset",

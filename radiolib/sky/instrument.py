@@ -16,8 +16,8 @@ from scipy.signal import fftconvolve
 
 from radiolib.sky.render import FWHM, beam_kernel, covariance
 
-__all__ = ["Artefact", "InstrumentMaps", "artefact_for", "beam_covariance", "beam_kernel_for",
-           "correlated_noise", "make_maps", "render_artefact"]
+__all__ = ["STEP", "Artefact", "InstrumentMaps", "artefact_for", "beam_covariance",
+           "beam_kernel_for", "correlated_noise", "make_maps", "random_field", "render_artefact"]
 
 STEP = 16  # coarse-grid spacing (px)
 MAX_FACTOR = 10.0  # cap of the noise factor (reached only inside NaN borders)
@@ -80,7 +80,7 @@ class InstrumentMaps:
         return self.at("inside", x, y) >= 0
 
 
-def _random_field(rng, shape, scale_px: float) -> np.ndarray:
+def random_field(rng, shape, scale_px: float) -> np.ndarray:
     """Unit-variance smooth Gaussian random field on the coarse grid with correlation ~scale."""
     k = np.hypot(np.fft.fftfreq(shape[0])[:, None], np.fft.rfftfreq(shape[1])[None, :])
     amp = np.exp(-0.5 * (k * scale_px / STEP) ** 2)
@@ -113,8 +113,14 @@ def _edges(rng, preset, shape, gy, gx) -> tuple[np.ndarray, np.ndarray]:
     return factor, inside
 
 
-def make_maps(rng, preset, shape, pixel_scale: float, pad: int) -> InstrumentMaps:
-    """Draw the field's instrument maps: primary beam or mosaic (tiles, seams, edges)."""
+def make_maps(rng, preset, shape, pixel_scale: float, pad: int,
+              rms: float | None = None) -> InstrumentMaps:
+    """Draw the field's instrument maps: primary beam or mosaic (tiles, seams, edges).
+
+    Pedestals and the diffuse background scale with ``rms`` (the pointing's; default the
+    preset's median).
+    """
+    rms = preset.rms if rms is None else rms
     ny, nx = shape
     origin = -pad - 2 * STEP
     gy = origin + STEP * np.arange((ny - 2 * origin) // STEP + 2)
@@ -138,18 +144,18 @@ def make_maps(rng, preset, shape, pixel_scale: float, pad: int) -> InstrumentMap
         ox, oy = rng.uniform(0, tile, 2)
         ntx, nty = int(nx // tile) + 3, int(ny // tile) + 3
         noise = np.exp(rng.normal(0, preset.seam_noise, (nty, ntx)))
-        ped = rng.normal(0, preset.seam_level, (nty, ntx)) * preset.rms
+        ped = rng.normal(0, preset.seam_level, (nty, ntx)) * rms
         ty = np.clip(np.floor((gy - oy) / tile).astype(int) + 1, 0, nty - 1)
         tx = np.clip(np.floor((gx - ox) / tile).astype(int) + 1, 0, ntx - 1)
         factor = factor * noise[ty][:, tx]
         offset += ped[ty][:, tx]
-        seams = _seams(shape, tile, ox, oy, noise, ped / preset.rms)
+        seams = _seams(shape, tile, ox, oy, noise, ped / rms)
         edge, inside = _edges(rng, preset, shape, gy, gx)
         factor = factor * edge
     if preset.background_level:
         scale = preset.background_scale_arcmin * 60 / pixel_scale
-        bg = np.exp(0.8 * _random_field(rng, (gy.size, gx.size), scale))
-        offset += preset.background_level * preset.rms * bg / bg.mean()
+        bg = np.exp(0.8 * random_field(rng, (gy.size, gx.size), scale))
+        offset += preset.background_level * rms * bg / bg.mean()
     return InstrumentMaps(np.minimum(factor, MAX_FACTOR), offset, inside, origin, seams)
 
 

@@ -1,7 +1,9 @@
 """Plan a simulated field: every source, artefact and seam, with its truth, but no pixels yet.
 
-`plan_field` draws everything from one seed (``numpy.random.default_rng(seed)``; the noise
-uses child seeds ``SeedSequence(seed, spawn_key=(7, block))``) and measures each object's
+`plan_field` draws everything from one seed: the pointing (depth, DQF, density, richness) from
+`radiolib.sky.pointing.draw_pointing`, the sources and instrument from
+``numpy.random.default_rng(seed)``, the noise from child seeds
+``SeedSequence(seed, spawn_key=(7, block))``; it measures each object's
 truth (peak, SNR, islands, peaks, mask bounding box) on its own noise-free stamp; pixels are
 made later, strip by strip, by `radiolib.sky.simulate.render_rows`.
 """
@@ -23,6 +25,7 @@ from radiolib.sky.instrument import (
     make_maps,
     render_artefact,
 )
+from radiolib.sky.pointing import Pointing, draw_pointing
 from radiolib.sky.population import draw_population
 from radiolib.sky.presets import SkyPreset, get_preset
 from radiolib.sky.render import gaussian_terms, render_model
@@ -52,7 +55,7 @@ class _Stamp:
 
 @dataclass
 class FieldPlan:
-    """Everything needed to render a field: header, beam, maps, objects, truth catalogue."""
+    """Everything needed to render a field: pointing, header, beam, maps, objects, truth."""
 
     preset: SkyPreset
     seed: int
@@ -65,7 +68,13 @@ class FieldPlan:
     points: dict
     stamps: list
     catalogue: pd.DataFrame
+    pointing: Pointing
     cache: dict = field(default_factory=dict)
+
+    @property
+    def rms(self) -> float:
+        """Return the pointing's noise (Jy/beam) where the noise factor is 1 (its centre)."""
+        return self.pointing.rms
 
 
 def check_size(size) -> tuple[int, int]:
@@ -78,7 +87,7 @@ def check_size(size) -> tuple[int, int]:
     return int(sides[0]), int(sides[1])
 
 
-def _header(preset: SkyPreset, shape, pix: float, seed: int, dqf: int) -> fits.Header:
+def _header(preset: SkyPreset, shape, pix: float, seed: int, pointing: Pointing) -> fits.Header:
     ny, nx = shape
     w = WCS(naxis=2)
     w.wcs.ctype = ["RA---SIN", "DEC--SIN"]
@@ -95,9 +104,10 @@ def _header(preset: SkyPreset, shape, pix: float, seed: int, dqf: int) -> fits.H
               ("RESTFRQ", preset.freq_hz), ("TELESCOP", preset.telescope),
               ("OBJECT", f"radiolib.sky {preset.name} seed {seed}"), ("ORIGIN", "radiolib.sky"),
               ("SIMPRSET", preset.name, "radiolib.sky preset"), ("SIMSEED", seed, "seed"),
-              ("NOISE", preset.rms, "[Jy/beam] nominal rms at noise factor 1"),
-              ("DQF", dqf, "data-quality flag 0-3 (artefact level)"),
-              ("ARTLEVEL", preset.artefact_levels[dqf], "ripple amplitude / source peak")])
+              ("NOISE", pointing.rms, "[Jy/beam] rms at noise factor 1 (this pointing)"),
+              ("DQF", pointing.dqf, "data-quality flag 0-3 (artefact level)"),
+              ("ARTLEVEL", preset.artefact_levels[pointing.dqf], "ripple amplitude / source peak"),
+              *pointing.header_cards()])
     return h
 
 
@@ -142,19 +152,18 @@ def plan_field(preset: str | SkyPreset = "emupilot", *, size=2048, seed: int = 0
     pix = float(preset.pixel_scale if pixel_scale is None else pixel_scale)
     if not 0.05 <= pix <= 60:
         raise ValueError(f"pixel_scale must be in 0.05..60 arcsec, got {pixel_scale!r}")
+    pointing = draw_pointing(preset, seed, dqf)  # own stream: same sky whatever dqf says
     rng = np.random.default_rng(seed)
-    drawn = int(rng.choice(4, p=preset.dqf_probs))  # drawn always: same sky whatever dqf says
-    dqf = drawn if dqf is None else dqf
-    if dqf not in range(4) or isinstance(dqf, bool):
-        raise ValueError(f"dqf must be 0, 1, 2 or 3, got {dqf!r}")
+    dqf = pointing.dqf
     level = preset.artefact_levels[dqf]
     beam_cov = beam_covariance(*preset.beam, pix)
     beam_px = np.sqrt(preset.beam[0] * preset.beam[1]) / pix
     kernel = beam_kernel_for(beam_cov)
     half = kernel.shape[0] // 2
-    maps = make_maps(rng, preset, shape, pix, half)
-    pop = draw_population(rng, preset, shape, pix, maps.valid)
-    floor, rms = 0.01 * preset.rms, preset.rms
+    rms = pointing.rms
+    maps = make_maps(rng, preset, shape, pix, half, rms)
+    pop = draw_population(rng, preset, shape, pix, maps.valid, pointing)
+    floor = 0.01 * rms
 
     rows, stamps, budget = [], [], [STAMP_BUDGET]
     n_pts = pop.compact_x.size
@@ -197,10 +206,11 @@ def plan_field(preset: str | SkyPreset = "emupilot", *, size=2048, seed: int = 0
     cat = pd.concat(rows, ignore_index=True)
     cat["snr"] = cat["peak"] / cat["rms_local"]
     cat = _add_artefacts(rng, cat, stamps, budget, preset, level, beam_px, shape)
-    cat = _add_seams(cat, maps, preset.rms)
-    header = _header(preset, shape, pix, int(seed), dqf)
+    cat = _add_seams(cat, maps, rms)
+    header = _header(preset, shape, pix, int(seed), pointing)
     cat = _finish(cat, pix, header)
-    return FieldPlan(preset, int(seed), shape, pix, dqf, header, kernel, maps, pts, stamps, cat)
+    return FieldPlan(preset, int(seed), shape, pix, dqf, header, kernel, maps, pts, stamps, cat,
+                     pointing)
 
 
 def _keep(st: _Stamp, rendered: tuple, budget: list) -> None:

@@ -1,8 +1,12 @@
 """Draw a field's source population from a preset: counts, positions, fluxes, sizes, models.
 
-Counts are Poisson in the observed area (centres in NaN borders are rejected); fluxes follow the
-class's (broken) power-law dN/dS between its flux limits; sizes are log-uniform. Compact
-sources stay as arrays (a field can hold 10⁵ of them); every other source becomes a `Model`.
+Counts are Poisson in the observed area (centres in NaN borders are rejected), their mean
+scaled by the pointing's density factor; positions follow a log-normal density field when
+the preset asks for clustering (`radiolib.sky.presets.Variation`), else they are uniform;
+fluxes follow the class's (broken) power-law dN/dS between its flux limits; sizes are
+log-uniform. A cluster adds its halo, relics, tails, threads and compact radio members at the
+centre. Compact sources stay as arrays (a field can hold 10⁵ of them); every other source
+becomes a `Model`.
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from radiolib.sky.instrument import STEP, random_field
+from radiolib.sky.pointing import Pointing
 from radiolib.sky.presets import ClassSpec, SkyPreset
 from radiolib.sky.sources import Model, make_source
 
-__all__ = ["Drawn", "Population", "draw_population", "expected_counts", "sample_flux"]
+__all__ = ["Drawn", "Population", "density_grid", "draw_population", "expected_counts",
+           "sample_flux"]
 
 
 @dataclass(frozen=True)
@@ -74,9 +81,36 @@ def expected_counts(preset: SkyPreset, shape: tuple[int, int], pixel_scale: floa
     return {c.name: c.density * area for c in preset.classes}
 
 
-def _positions(rng, n: int, shape, valid) -> tuple[np.ndarray, np.ndarray]:
-    x = rng.uniform(-0.5, shape[1] - 0.5, n)
-    y = rng.uniform(-0.5, shape[0] - 0.5, n)
+def density_grid(rng, shape, pixel_scale: float, sigma_ln: float,
+                 scale_arcmin: float) -> np.ndarray:
+    """Relative source density on cells of `STEP` pixels: exp(sigma g - sigma²/2), mean 1.
+
+    g is a unit Gaussian random field of correlation length ``scale_arcmin``; the grid is
+    normalised to mean 1 over the image (weighting partial edge cells by their area), so
+    clustering moves sources around without changing how many a field holds.
+    """
+    ny, nx = shape
+    cells = (-(-ny // STEP), -(-nx // STEP))
+    g = random_field(rng, cells, scale_arcmin * 60 / pixel_scale)
+    w = np.exp(sigma_ln * g - 0.5 * sigma_ln**2)
+    area = np.outer(_cell_widths(ny), _cell_widths(nx))
+    return w * area.sum() / (w * area).sum()
+
+
+def _cell_widths(n: int) -> np.ndarray:
+    return np.minimum(STEP, n - STEP * np.arange(-(-n // STEP))).astype(float)
+
+
+def _positions(rng, n: int, shape, valid, grid=None) -> tuple[np.ndarray, np.ndarray]:
+    if grid is None:
+        x = rng.uniform(-0.5, shape[1] - 0.5, n)
+        y = rng.uniform(-0.5, shape[0] - 0.5, n)
+    else:  # a cell by its density x area, then uniform over the cell's part in the image
+        wy, wx = _cell_widths(shape[0]), _cell_widths(shape[1])
+        p = (grid * np.outer(wy, wx)).ravel()
+        cy, cx = np.divmod(rng.choice(p.size, n, p=p / p.sum()), grid.shape[1])
+        x = STEP * cx - 0.5 + rng.random(n) * wx[cx]
+        y = STEP * cy - 0.5 + rng.random(n) * wy[cy]
     keep = valid(x, y) if n else np.zeros(0, bool)
     return x[keep], y[keep]
 
@@ -88,7 +122,22 @@ def _sizes(rng, spec: ClassSpec, n: int, pixel_scale: float) -> np.ndarray:
     return np.exp(rng.uniform(np.log(lo), np.log(hi), n)) / pixel_scale
 
 
-def _cluster(rng, preset: SkyPreset, shape, pixel_scale: float, valid) -> list[Drawn]:
+def _members(rng, preset: SkyPreset, shape, pixel_scale: float, valid,
+             richness: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Compact radio members of the central cluster: Gaussian about the centre, power-law flux."""
+    cl = preset.cluster
+    n = int(rng.poisson(cl.n_members * richness))
+    sig = cl.members_arcmin * 60 / pixel_scale
+    x = (shape[1] - 1) / 2 + rng.normal(0, sig, n)
+    y = (shape[0] - 1) / 2 + rng.normal(0, sig, n)
+    inside = (x >= -0.5) & (x < shape[1] - 0.5) & (y >= -0.5) & (y < shape[0] - 0.5)
+    inside[inside] = valid(x[inside], y[inside]) if inside.any() else []
+    spec = ClassSpec("compact", 0.0, cl.members_flux, gamma=cl.members_gamma)
+    return x[inside], y[inside], sample_flux(rng, spec, int(inside.sum()))
+
+
+def _cluster(rng, preset: SkyPreset, shape, pixel_scale: float, valid,
+             richness: float = 1.0) -> list[Drawn]:
     """Cluster members at the field centre: halo, relics, bent tails, threads."""
     cl = preset.cluster
     cx, cy = (shape[1] - 1) / 2, (shape[0] - 1) / 2
@@ -109,7 +158,7 @@ def _cluster(rng, preset: SkyPreset, shape, pixel_scale: float, valid) -> list[D
         phi, r = rng.uniform(0, 2 * np.pi), rng.uniform(0.6, 1.3) * rad
         add("relic", cx + r * np.cos(phi), cy + r * np.sin(phi), loguni((3e-3, 5e-2)),
             loguni((240.0, 900.0)) / pixel_scale, phi)
-    for _ in range(rng.poisson(cl.n_tails)):
+    for _ in range(rng.poisson(cl.n_tails * richness)):
         phi, r = rng.uniform(0, 2 * np.pi), abs(rng.normal(0, 0.6)) * rad
         cls = "wat" if rng.random() < 0.5 else "ht"
         add(cls, cx + r * np.cos(phi), cy + r * np.sin(phi), loguni((2e-3, 0.1)),
@@ -122,13 +171,21 @@ def _cluster(rng, preset: SkyPreset, shape, pixel_scale: float, valid) -> list[D
 
 
 def draw_population(rng: np.random.Generator, preset: SkyPreset, shape: tuple[int, int],
-                    pixel_scale: float, valid) -> Population:
-    """Draw all sources of a field; ``valid(x, y)`` says which centres are observed."""
+                    pixel_scale: float, valid, pointing: Pointing | None = None) -> Population:
+    """Draw all sources of a field; ``valid(x, y)`` says which centres are observed.
+
+    ``pointing`` scales the densities and the cluster's richness (default: factors of 1).
+    """
     counts = expected_counts(preset, shape, pixel_scale)
+    density = 1.0 if pointing is None else pointing.density
+    richness = 1.0 if pointing is None else pointing.richness
+    v = preset.variation
+    grid = (density_grid(rng, shape, pixel_scale, v.clustering_sigma_ln, v.clustering_arcmin)
+            if v.clustering_sigma_ln > 0 else None)
     compact = (np.zeros(0), np.zeros(0), np.zeros(0))
     extended: list[Drawn] = []
     for spec in preset.classes:
-        x, y = _positions(rng, int(rng.poisson(counts[spec.name])), shape, valid)
+        x, y = _positions(rng, int(rng.poisson(counts[spec.name] * density)), shape, valid, grid)
         flux = sample_flux(rng, spec, x.size)
         size = _sizes(rng, spec, x.size, pixel_scale)
         if spec.name == "compact":
@@ -137,5 +194,8 @@ def draw_population(rng: np.random.Generator, preset: SkyPreset, shape: tuple[in
         extended += [Drawn(spec.name, xi, yi, fi, si, make_source(spec.name, rng, xi, yi, fi, si))
                      for xi, yi, fi, si in zip(x, y, flux, size, strict=True)]
     if preset.cluster is not None:
-        extended += _cluster(rng, preset, shape, pixel_scale, valid)
+        extended += _cluster(rng, preset, shape, pixel_scale, valid, richness)
+        if preset.cluster.n_members > 0:
+            members = _members(rng, preset, shape, pixel_scale, valid, richness)
+            compact = tuple(np.concatenate([a, b]) for a, b in zip(compact, members, strict=True))
     return Population(*compact, extended)

@@ -10,7 +10,12 @@ and what it does not:
 - ``smgps``: MeerKAT Galactic Plane Survey (Riggi et al. 2024): + HII regions, SNR shells,
   Galactic diffuse clouds and background, filaments; more artefacts.
 - ``mgcls``: MeerKAT Galaxy Cluster Legacy Survey (Lastufka et al. 2024): one PB-corrected
-  pointing on a cluster (halo, relics, tails), rms 4 µJy/beam, DQF 0-3.
+  pointing on a cluster (halo, relics, tails, radio members), rms 3-5 µJy/beam, DQF 0-3.
+
+Each simulated field is one pointing (or mosaic patch) drawn from the preset's `Variation`:
+its depth (log-normal rms, raised by a poor DQF), its source density (log-normal), the
+richness of its cluster, and a log-normal modulation of the density across the field; the
+``provenance`` of each preset says which numbers come from where.
 
 None models spectral indices, polarisation, source clustering, w-term or bandwidth/time
 smearing, or true deconvolution residuals (only parametric radial ripples and spokes).
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 
 from radiolib.errors import ConfigError
 
-__all__ = ["PRESETS", "ClassSpec", "ClusterSpec", "SkyPreset", "get_preset"]
+__all__ = ["PRESETS", "ClassSpec", "ClusterSpec", "SkyPreset", "Variation", "get_preset"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,12 @@ class ClassSpec:
 
 @dataclass(frozen=True)
 class ClusterSpec:
-    """A galaxy cluster at the field centre: halo, relics, bent-tail members, threads."""
+    """A galaxy cluster at the field centre: halo, relics, bent tails, threads, radio members.
+
+    ``n_members`` compact radio members (mean number, times the pointing's richness) lie in a
+    Gaussian of sigma ``members_arcmin`` about the centre, with fluxes from dN/dS ∝
+    S^-``members_gamma`` in ``members_flux`` (Jy); the richness also scales ``n_tails``.
+    """
 
     p_halo: float = 0.7
     n_relics: float = 0.8
@@ -53,12 +63,38 @@ class ClusterSpec:
     radius_arcmin: float = 8.0
     halo_flux: tuple[float, float] = (5e-3, 8e-2)
     halo_size: tuple[float, float] = (240.0, 720.0)
+    n_members: float = 0.0
+    members_arcmin: float = 4.0
+    members_flux: tuple[float, float] = (2e-5, 5e-2)
+    members_gamma: float = 1.8
+    richness_sigma_ln: float = 0.0
+
+
+@dataclass(frozen=True)
+class Variation:
+    """How one simulated pointing differs from the next, and the density from place to place.
+
+    Per pointing: rms = ``SkyPreset.rms`` x LogNormal(0, ``rms_sigma_ln``) x
+    ``dqf_noise[dqf]`` (poor dynamic range raises the noise floor); every source density x
+    LogNormal(-σ²/2, ``density_sigma_ln``) (mean 1); cluster richness x
+    LogNormal(-σ²/2, `ClusterSpec.richness_sigma_ln`). Within a field, field sources are
+    placed with density ∝ exp(``clustering_sigma_ln`` g - σ²/2), g a unit Gaussian random
+    field of correlation length ``clustering_arcmin`` (a log-normal Cox process).
+    """
+
+    rms_sigma_ln: float = 0.0
+    dqf_noise: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
+    density_sigma_ln: float = 0.0
+    clustering_sigma_ln: float = 0.0
+    clustering_arcmin: float = 5.0
 
 
 @dataclass(frozen=True)
 class SkyPreset:
     """A survey field: instrument, noise, primary beam or mosaic, sky content, artefacts.
 
+    ``rms`` is the median noise of a pointing (Jy/beam at the pointing centre); each field
+    draws its own from ``variation`` (see `Variation` and `radiolib.sky.pointing`).
     ``mode`` is ``"pointing"`` (one primary-beam-corrected pointing: noise ∝ 1/PB, NaN where
     PB < ``pb_cut``) or ``"mosaic"`` (a grid of pointings and tiles: noise ripple, tile seams
     with pedestals and noise steps, survey edges with rising noise and NaN borders).
@@ -89,6 +125,8 @@ class SkyPreset:
     artefact_levels: tuple[float, float, float, float] = (0.0003, 0.001, 0.003, 0.01)
     ripple_beams: tuple[float, float] = (3.0, 6.0)
     cluster: ClusterSpec | None = None
+    variation: Variation = Variation()
+    provenance: str = ""
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -137,6 +175,12 @@ EMUPILOT = SkyPreset(
     pointing_spacing_arcmin=54.0,
     pb_fwhm_arcmin=99.0,
     tile_deg=1.2,
+    variation=Variation(rms_sigma_ln=0.15, dqf_noise=(1.0, 1.05, 1.15, 1.3),
+                        density_sigma_ln=0.1, clustering_sigma_ln=0.25, clustering_arcmin=5.0),
+    provenance="""rms 30 µJy/beam at 944 MHz, 11-18" beam: Riggi et al. 2024 Sect. 2.2. Assumed
+    (no number in the papers at hand): the field-to-field rms scatter (log-normal, 0.15), the
+    rms rise with DQF, the 10 % field-to-field density scatter (cosmic variance of ~1 deg²
+    fields) and the within-field clustering (log-normal 0.25 on 5').""",
 )
 
 SMGPS = SkyPreset(
@@ -147,7 +191,7 @@ SMGPS = SkyPreset(
     populations, fewer resolved ones), HII regions (resolved thermal blobs), supernova-remnant
     shells, large Galactic diffuse clouds (log-normal random fields), non-thermal filaments,
     ring-shaped peculiar sources (bubbles / ORC-like, tuned to ~7 % PECULIAR hulk tiles), a weak
-    large-scale diffuse background, 20 µJy/beam correlated noise, a mosaic with seams and
+    large-scale diffuse background, 10-20 µJy/beam correlated noise, a mosaic with seams and
     survey edges, stronger sidelobe artefacts (DQF skewed high).
     Does not model: missing short spacings (negative bowls), absorption, polarisation, the
     latitude dependence of Galactic emission, realistic SNR/HII luminosity functions.
@@ -156,10 +200,10 @@ SMGPS = SkyPreset(
     freq_hz=1.3e9,
     pixel_scale=1.5,
     beam=(8.0, 8.0, 0.0),
-    rms=20e-6,
+    rms=14e-6,
     centre=(241.0, -52.2),
     classes=(
-        ClassSpec("compact", 3000.0, (20e-6, 2.0), gamma=2.0, gamma_faint=1.6, s_break=1.2e-4),
+        ClassSpec("compact", 3000.0, (14e-6, 2.0), gamma=2.0, gamma_faint=1.6, s_break=1.2e-4),
         ClassSpec("resolved", 60.0, (2e-4, 0.2), (10.0, 45.0)),
         *_RADIO_GALAXIES,
         ClassSpec("ring", 4.6, (4e-3, 6e-2), (50.0, 200.0), gamma=1.5),
@@ -174,6 +218,11 @@ SMGPS = SkyPreset(
     background_level=0.8,
     background_scale_arcmin=12.0,
     dqf_probs=(0.25, 0.35, 0.25, 0.15),
+    variation=Variation(rms_sigma_ln=0.27, dqf_noise=(1.0, 1.1, 1.3, 1.6),
+                        density_sigma_ln=0.1, clustering_sigma_ln=0.25, clustering_arcmin=5.0),
+    provenance="""rms 10-20 µJy/beam at 1.3 GHz, 8" beam: Riggi et al. 2024 Sect. 2.2, read as
+    the 10-90 % range of a log-normal (median 14 µJy/beam, sigma ln(2) / 2.56 = 0.27).
+    Assumed: the rms rise with DQF, the 10 % density scatter and the clustering.""",
 )
 
 MGCLS = SkyPreset(
@@ -181,10 +230,11 @@ MGCLS = SkyPreset(
     description="""MeerKAT MGCLS-like cluster pointing (1.28 GHz, 1.5"/pixel, 7.6" beam).
 
     Models: one primary-beam-corrected pointing (Gaussian PB of FWHM 67': noise rises as 1/PB
-    towards the edge, NaN beyond PB = 0.5), a cluster at the centre (radio halo with
-    probability 0.7, Poisson relics, bent-tail members, threads), field compact sources down
-    to 4 µJy/beam rms, field radio galaxies, rare rings, sidelobe ripples with a per-field DQF
-    as in MGCLS (Lastufka Fig 12).
+    towards the edge, so a source's SNR falls as PB; NaN beyond PB = 0.2, the corners of a
+    1.2 deg square image), a cluster at the centre (radio halo with probability 0.7, Poisson
+    relics, bent-tail members, threads, compact radio members), field compact sources, field
+    radio galaxies, rare rings, sidelobe ripples with a per-field DQF as in MGCLS (Lastufka
+    Fig 12); pointings differ in depth (3-5 µJy/beam), DQF, density and cluster richness.
     Does not model: the true MeerKAT beam (Airy sidelobes, frequency dependence), direction-
     dependent calibration errors other than radial ripples, mosaicking (MGCLS fields are single
     pointings), cluster redshift or the halo-mass relations.
@@ -196,7 +246,7 @@ MGCLS = SkyPreset(
     rms=4e-6,
     centre=(303.1, -56.8),
     classes=(
-        ClassSpec("compact", 7000.0, (4e-6, 2.0), gamma=2.0, gamma_faint=1.6, s_break=1.2e-4),
+        ClassSpec("compact", 10000.0, (4e-6, 2.0), gamma=2.0, gamma_faint=1.6, s_break=1.2e-4),
         ClassSpec("resolved", 150.0, (5e-5, 0.2), (8.0, 40.0)),
         *_RADIO_GALAXIES,
         ClassSpec("ring", 1.0, (1e-3, 2e-2), (50.0, 200.0), gamma=1.5),
@@ -204,9 +254,23 @@ MGCLS = SkyPreset(
     ),
     mode="pointing",
     pb_fwhm_arcmin=67.0,
-    pb_cut=0.5,
+    pb_cut=0.2,
     dqf_probs=(0.3, 0.35, 0.25, 0.1),
-    cluster=ClusterSpec(),
+    cluster=ClusterSpec(n_members=100.0, members_arcmin=4.0, richness_sigma_ln=0.6),
+    variation=Variation(rms_sigma_ln=0.2, dqf_noise=(1.0, 1.1, 1.3, 1.6),
+                        density_sigma_ln=0.1, clustering_sigma_ln=0.25, clustering_arcmin=5.0),
+    provenance="""Lastufka et al. 2024 Sect. 2.1: 115 cluster pointings, 7.5" beam, rms about
+    3-5 µJy/beam (read as the 10-90 % range of a log-normal: median 4, sigma ln(5/3) / 2.56 =
+    0.2), primary-beam-corrected images of the inner 1.2 deg (about 3500² pixels): with a
+    Gaussian PB of FWHM 67' (MeerKAT L band at 1.28 GHz; Lastufka quotes 1.2 deg) the corners
+    of that square lie at PB ~ 0.2, hence the cut; DQF 0-3 definitions (Sect. 2.1, Fig. 12).
+    Their Sect. 4.1 (2 % of crops hold more than 60 compact sources; probe MSEs of 40-49)
+    implies a variance of counts per crop well above its mean: the field compact density
+    (10⁴ deg⁻², was 7000) and the cluster's compact radio members (100 on average, log-normal
+    richness 0.6, Gaussian of 4' about the centre) are tuned so that 1-2 % of 256² crops of
+    3072² pointings hold more than 60 sources with SNR >= 5. Assumed (not in the papers at
+    hand): the DQF probabilities and the rms rise with DQF, the 10 % density scatter and the
+    clustering (log-normal 0.25 on 5').""",
 )
 
 PRESETS: dict[str, SkyPreset] = {p.name: p for p in (EMUPILOT, MGCLS, SMGPS)}

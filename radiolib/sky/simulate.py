@@ -112,7 +112,7 @@ def render_rows(plan: FieldPlan, y0: int, y1: int) -> tuple[np.ndarray, np.ndarr
         if st.box[3] <= y1:
             plan.cache.pop(id(st), None)
             st.stamp = None
-    img += correlated_noise(plan.seed, plan.maps, plan.kernel, plan.preset.rms, y0, y1, nx)
+    img += correlated_noise(plan.seed, plan.maps, plan.kernel, plan.rms, y0, y1, nx)
     img += plan.maps.rows("offset", y0, y1, 0, nx)
     invalid = plan.maps.rows("inside", y0, y1, 0, nx) < 0
     img[invalid] = np.nan

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -100,7 +102,8 @@ def test_mgcls_table_and_geometry(mgcls):
 
 
 def test_pointing_crops_grow_with_the_image_until_the_beam_is_covered():
-    counts = [survey.pointing_crops("mgcls", image_size=n) for n in (512, 1024, 3072, 4096)]
+    # the PB = 0.2 cut of the MGCLS preset is a disc of 4084 px: 5120 and 6144 px images cover it
+    counts = [survey.pointing_crops("mgcls", image_size=n) for n in (512, 1024, 5120, 6144)]
     assert counts[0] == n_mgcls_tiles((512, 512)) and counts[1] == n_mgcls_tiles((1024, 1024))
     assert counts[2] == counts[3] > counts[1]
     with pytest.raises(ValueError, match="mosaic"):
@@ -178,3 +181,34 @@ def test_mgcls_subset_keeps_every_field(hulk):
     assert not (part == survey.mgcls_subset(hulk, 0.25, seed=3)).all()
     with pytest.raises(ValueError, match="fraction"):
         survey.mgcls_subset(hulk, 0.0)
+
+
+REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real_fields"
+
+
+def test_simulated_variation_and_table():
+    sim = survey.simulated_variation("mgcls", range(3), size=1024, crop=256)
+    counts, rms = sim
+    assert len(counts) == len(rms) == 3 and len(set(rms)) == 3
+    assert all(c.counts.size == 16 for c in counts)  # a 1024² square lies inside PB = 0.2
+    table = survey.variation_table({"sim": sim})
+    row = table.loc["sim"]
+    assert row["pointings"] == 3 and row["crops"] == 48
+    pooled = np.concatenate([c.counts for c in counts])
+    assert row["mean"] == pytest.approx(pooled.mean())
+    assert row["var/mean"] == pytest.approx(pooled.var(ddof=1) / pooled.mean())
+    assert row["rms max/min"] == pytest.approx(max(rms) / min(rms))
+
+
+def test_real_variation_measures_the_shipped_fields():
+    if not (REAL / "catalog_shimwell_reduced.srl.fits").exists():
+        pytest.skip(f"{REAL} is not available")
+    real = survey.real_variation(REAL)
+    counts, rms = real["LoTSS DR1 (catalogue)"]
+    assert len(counts) == 2 and all(c.counts.size > 500 for c in counts)
+    assert all(60e-6 < r < 100e-6 for r in rms)  # LoTSS DR1: ~70 µJy/beam
+    assert 5 < np.concatenate([c.counts for c in counts]).mean() < 12  # ~770 deg⁻² x 0.0114
+    counts, rms = real["Scorpio ATCA (peak finder)"]
+    assert len(counts) == 3 and all(c.counts.size == 16 for c in counts)
+    table = survey.variation_table(real)
+    assert (table["var/mean"] > 1).all()  # neither real survey is Poisson scatter alone

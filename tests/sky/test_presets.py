@@ -28,3 +28,13 @@ def test_unknown_preset_lists_the_presets():
 
 def test_preset_object_passes_through():
     assert get_preset(PRESETS["smgps"]) is PRESETS["smgps"]
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_preset_says_where_its_pointing_distributions_come_from(name):
+    preset = get_preset(name)
+    assert "Riggi" in preset.provenance or "Lastufka" in preset.provenance
+    assert "Assumed" in preset.provenance  # what no paper at hand gives is said so
+    v = preset.variation
+    assert v.rms_sigma_ln > 0 and len(v.dqf_noise) == 4 and v.dqf_noise[0] == 1.0
+    assert list(v.dqf_noise) == sorted(v.dqf_noise)  # poorer dynamic range, more noise

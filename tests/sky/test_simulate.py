@@ -207,7 +207,19 @@ def test_mgcls_noise_rises_towards_the_edge(tmp_path):
     nominal = f.header["NOISE"]  # at the pointing centre (the cluster there inflates blocks)
     assert np.nanmin(rms[6:10, 6:10]) < 1.15 * nominal
     assert np.nanmedian(rms[[0, -1]][:, 6:10]) > 1.3 * nominal
-    assert np.isnan(f.image().data[0, 0])  # beyond PB = 0.5: NaN
+    assert not np.isnan(f.image().data).any()  # a 51' square lies inside the PB = 0.2 cut
+
+
+def test_mgcls_pointing_is_cut_at_the_preset_primary_beam_level():
+    from radiolib.sky.render import FWHM
+
+    plan = plan_field("mgcls", size=4500, seed=2, dqf=0)  # 112': wider than the cut disc
+    p = plan.preset
+    radius = p.pb_fwhm_arcmin * 60 / p.pixel_scale / FWHM * np.sqrt(2 * np.log(1 / p.pb_cut))
+    phi = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+    for r, expected in ((0.97 * radius, True), (1.03 * radius, False)):
+        x, y = 2249.5 + r * np.cos(phi), 2249.5 + r * np.sin(phi)
+        assert (plan.maps.valid(x, y) == expected).all()
 
 
 def test_pixel_scale_override(tmp_path):
