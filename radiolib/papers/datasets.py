@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from radiolib.io import Image
 from radiolib.papers import PaperResult, survey
 from radiolib.results import load_published
+from radiolib.sky import get_preset
 from radiolib.tiling import TileSet
 
-__all__ = ["POINTING_SIDE", "SURVEY_AREAS", "mgcls_crops_result", "peculiar_result",
-           "published_beside", "realism_result", "riggi_table1_result", "survey_scale_result"]
+__all__ = ["SURVEY_AREAS", "mgcls_crops_result", "peculiar_result", "published_beside",
+           "realism_result", "riggi_table1_result", "survey_scale_result", "variation_result"]
 
 #: Survey area (deg²) and pixel scale (arcsec/px) of the real mosaics, from the data manifests:
 #: EMU pilot (Norris et al. 2021) and SMGPS (l = 2–60° and 252–358°, |b| < 1.5°).
@@ -28,8 +30,7 @@ SURVEY_AREAS = {"EMU-PS1": (270.0, 2.0), "SMGPS": (492.0, 1.5)}
 _N_CLUSTERS = "lastufka2024.sec2_1_1.n_clusters"  # MGCLS DR1 pointings
 _N_PECULIAR, _N_ANNOTATED = "riggi2024.sec5_1.n_peculiar", "riggi2024.sec5_1.n_labelled"
 _N_MGCLS_CROPS = "lastufka2024.table1.n_mgcls_crops"
-#: Side (px) of an MGCLS-like image holding a whole pointing out to its primary-beam cut.
-POINTING_SIDE = 3072
+_IMAGE_DEG = "lastufka2024.sec2_1_1.enhanced_inner_region"  # MGCLS DR1 images: inner 1.2°
 
 
 def _published(key: str) -> float:
@@ -73,15 +74,18 @@ def mgcls_crops_result(crops: TileSet, *, image_size: int, note: str | None = No
                        ) -> PaperResult:
     """MGCLS crops of the simulated pointings (Lastufka et al. Table 1), per field.
 
-    Also the crops one whole pointing holds by geometry, and so the whole survey
-    (its DR1 pointings times that), cut like the simulated ones.
+    Also the crops one DR1-sized image of the preset holds by geometry (the inner 1.2° the
+    survey releases), and so the whole survey (its DR1 pointings times that), cut like the
+    simulated ones.
     """
-    per_pointing = survey.pointing_crops("mgcls", image_size=POINTING_SIDE)
+    side = round(_published(_IMAGE_DEG) * 3600 / get_preset("mgcls").pixel_scale)
+    per_pointing = survey.pointing_crops("mgcls", image_size=side)
     records = {_N_MGCLS_CROPS: len(crops),
                "extra.sim.mgcls.sources_per_crop": float(crops.index["n_sources"].mean()),
                "extra.survey.mgcls.n_crops": int(_published(_N_CLUSTERS)) * per_pointing}
     details = {"per_image": survey.pointing_crops("mgcls", image_size=image_size),
-               "per_pointing": per_pointing, "n_pointings": int(_published(_N_CLUSTERS))}
+               "per_pointing": per_pointing, "pointing_side": side,
+               "n_pointings": int(_published(_N_CLUSTERS))}
     return PaperResult(survey.mgcls_table(crops), records, note=note, details=details)
 
 
@@ -91,6 +95,22 @@ def published_beside(*results: PaperResult, contains: str = ".n_") -> pd.DataFra
     ours = {k: v for r in results for k, v in r.records.items()
             if contains in k and k in published.index}
     return pd.DataFrame({"simulated": ours, "published": published[list(ours)]})
+
+
+def variation_result(entries: Mapping[str, survey.Variation]) -> PaperResult:
+    """Compare counts per crop within and between pointings, simulated beside real ones.
+
+    ``entries`` map a label to what `survey.simulated_variation` / `survey.real_variation`
+    return; the records keep each entry's var/mean and centre-to-edge ratio.
+    """
+    table = survey.variation_table(entries)
+    records = {}
+    for label, row in table.iterrows():
+        name = str(label).lower().replace(" ", "_").replace("(", "").replace(")", "")
+        for column, stat in (("var/mean", "var_over_mean"), ("centre/edge", "centre_over_edge")):
+            if np.isfinite(row[column]):  # too few crops for a centre and an edge: left out
+                records[f"extra.variation.{name}.{stat}"] = float(row[column])
+    return PaperResult(table, records)
 
 
 def realism_result(images: Mapping[str, Image]) -> PaperResult:
