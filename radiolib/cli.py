@@ -38,7 +38,8 @@ def _cmd_preprocess(args: argparse.Namespace) -> int:
     from radiolib.preprocess import preprocess_files
 
     report = preprocess_files(
-        args.files, scaling=args.scaling, out_dir=args.out, preview=args.preview, size=args.size
+        args.files, scaling=args.scaling, out_dir=args.out, preview=args.preview, size=args.size,
+        overwrite=args.overwrite, merge=args.merge,
     )
     for failure in report.failed:
         print(f"FAILED {failure.path}: {failure.reason}", file=sys.stderr)
@@ -172,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--preview", action="store_true", help="also write PNG previews")
     p.add_argument("--size", type=int, help="resize to SIZE x SIZE pixels (riggi3: 224)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier preprocess run in the output folder")
+    p.add_argument("--merge", action="store_true",
+                   help="add to an earlier run in the output folder (same scaling and size)")
     p.set_defaults(func=_cmd_preprocess)
 
     p = sub.add_parser(
