@@ -38,7 +38,8 @@ def _cmd_preprocess(args: argparse.Namespace) -> int:
     from radiolib.preprocess import preprocess_files
 
     report = preprocess_files(
-        args.files, scaling=args.scaling, out_dir=args.out, preview=args.preview, size=args.size
+        args.files, scaling=args.scaling, out_dir=args.out, preview=args.preview, size=args.size,
+        overwrite=args.overwrite, merge=args.merge,
     )
     for failure in report.failed:
         print(f"FAILED {failure.path}: {failure.reason}", file=sys.stderr)
@@ -87,8 +88,8 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
         changes["epochs"] = args.epochs
     config = config.replace(**changes) if changes else config
     result = train(config, dataset_for(config, args.data), out_dir=args.out, resume=args.resume,
-                   init_from=args.init_from, max_steps=args.max_steps, device=args.device,
-                   progress=not args.quiet)
+                   overwrite=args.overwrite, init_from=args.init_from, max_steps=args.max_steps,
+                   device=args.device, progress=not args.quiet)
     if os.environ.get("RANK", "0") == "0":
         loss = "n/a" if result.loss is None else f"{result.loss:.4f}"
         print(f"{config.name}: step {result.step}, epoch {result.epoch:.2f}, loss {loss}, "
@@ -172,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--preview", action="store_true", help="also write PNG previews")
     p.add_argument("--size", type=int, help="resize to SIZE x SIZE pixels (riggi3: 224)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier preprocess run in the output folder")
+    p.add_argument("--merge", action="store_true",
+                   help="add to an earlier run in the output folder (same scaling and size)")
     p.set_defaults(func=_cmd_preprocess)
 
     p = sub.add_parser(
@@ -225,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="TileSet folder written by `radiolib tile`")
     p.add_argument("--out", required=True, type=Path, metavar="RUN_DIR", help="run folder")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.pt")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier run in RUN_DIR (only a run's own files may be there)")
     p.add_argument("--init-from", type=Path, metavar="CKPT",
                    help="start from these weights (e.g. smart_hulk: hulk, then banner)")
     p.add_argument("--max-steps", type=int, metavar="N", help="stop after N steps in all")

@@ -56,7 +56,9 @@ VERDICT_RULE = (
     "released weights) is compared, and only metrics of the `paper` profile: simulated "
     "analogues and smaller profiles are marked as not comparable instead of passed. A claim "
     "holds when the interval of its statistic (value ± recorded uncertainty) lies inside the "
-    "claimed range, fails when it lies outside, and is inconclusive when it straddles an edge."
+    "claimed range, fails when it lies outside, and is inconclusive when it straddles an edge. "
+    "Numbers of a notebook that failed or did not finish are marked as a failed run and take "
+    "part in no comparison or claim."
 )
 
 _REQUIRED = ("key", "paper", "source", "quantity", "value", "unit", "kind", "compare",

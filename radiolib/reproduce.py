@@ -4,7 +4,10 @@ A profile (``radiolib/profiles/<name>.yaml``, package data) maps notebook names 
 parameters. ``notebooks/NN_name`` (in the repository: notebooks are not installed) runs with
 them (plus ``profile`` and ``results_dir``) into ``<book_dir>/notebooks/NN_name``, where the
 book reads it, unless its :func:`cache_key` is unchanged and its results file
-exists. A notebook with metadata ``{"radiolib": {"reads_results": true}}`` (the report) also
+exists and says the run finished. A notebook's results file is marked ``running`` before it
+executes and ``complete`` or ``failed`` after (:func:`radiolib.results.mark_results`), so the
+numbers of a run that failed or was killed midway are never shown as reproduced. A notebook
+with metadata ``{"radiolib": {"reads_results": true}}`` (the report) also
 keys on the other notebooks' results, so it re-runs whenever one of them did; a list of names
 (``["04_dino_pretraining"]``) does so for those notebooks only (one that uses their outputs).
 """
@@ -31,7 +34,7 @@ import yaml
 from radiolib.errors import ConfigError, NotebookError
 from radiolib.files import atomic_path
 from radiolib.resources import package_folder
-from radiolib.results import ResultsStore
+from radiolib.results import mark_results
 
 __all__ = [
     "BOOK_DIR",
@@ -214,6 +217,15 @@ def _stored_key(path: Path) -> str | None:
         return None
 
 
+def _finished(path: Path) -> bool:
+    """Whether a results file exists and says its notebook's run finished."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("status", "complete") == \
+            "complete"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _failure(name: str, exc: Exception, param_index: int, kept: Path | None) -> NotebookError:
     from papermill.exceptions import PapermillExecutionError
 
@@ -313,19 +325,22 @@ def reproduce(profile: str = "quick", only: Iterable[str] | None = None, force: 
             key = cache_key(source, params, profile, results=inputs)
             stored = _stored_key(book / "notebooks" / f"{name}.ipynb")
             upstream_ran = any(done.get(n) == "ran" for n in upstream)
-            if not force and not upstream_ran and stored == key and result.exists():
+            if not force and not upstream_ran and stored == key and _finished(result):
                 print(f"{name:40s} cached", flush=True)
                 done[name] = "cached"
                 continue
-            result.unlink(missing_ok=True)  # no stale numbers from an earlier version
+            # an empty file marked running: no stale numbers, and a run killed midway shows
+            mark_results(results_dir, profile, name, "running", fresh=True)
             start = time.perf_counter()
             try:
                 _execute(name, source, book, params, param_index, key, profile)
-            except BaseException:
+            except BaseException as exc:
+                error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                mark_results(results_dir, profile, name, "failed", error=error[:300])
                 print(f"{name:40s} FAILED", flush=True)
                 raise
-            if not result.exists():  # a notebook that records nothing still counts as run
-                ResultsStore(results_dir, profile, name).save()
+            # a notebook that records nothing still counts as run (an empty, complete file)
+            mark_results(results_dir, profile, name, "complete")
             print(f"{name:40s} ran ({time.perf_counter() - start:.1f} s)", flush=True)
             done[name] = "ran"
     return done

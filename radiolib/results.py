@@ -4,6 +4,12 @@ Each notebook records its numbers with a :class:`ResultsStore`, which writes
 ``<results_dir>/<notebook>.json``. The published values live in ``radiolib/published.yaml``
 (read and judged by :mod:`radiolib.published`). :func:`report_table` joins the two for the
 "published vs reproduced" page: every published row appears with a verdict, reproduced or not.
+
+A results file also says how its notebook's run went (``status``, set by
+:func:`mark_results`): `radiolib.reproduce` marks it ``running`` before executing the notebook,
+then ``complete`` or ``failed``. The numbers of a run that failed or never finished are shown as
+``failed run (not reproduced)`` and take part in no comparison or claim. A file without a
+status (recorded interactively) counts as complete.
 """
 
 from __future__ import annotations
@@ -33,11 +39,14 @@ from radiolib.published import (
 
 __all__ = [
     "EXTRA_PREFIX",
+    "FAILED_RUN",
+    "STATUSES",
     "PUBLISHED_PATH",
     "VERDICT_RULE",
     "ResultsStore",
     "load_published",
     "load_reproduced",
+    "mark_results",
     "report_html",
     "report_summary",
     "report_table",
@@ -47,6 +56,10 @@ __all__ = [
 
 EXTRA_PREFIX = "extra."
 FIGURE = "figure"  # the value a notebook records for a figure it redraws
+#: How a notebook's run went, as its results file says (no status: recorded interactively).
+STATUSES = ("running", "complete", "failed")
+#: The verdict of a value whose notebook failed or did not finish.
+FAILED_RUN = "failed run (not reproduced)"
 
 
 def slug(name: str) -> str:
@@ -117,10 +130,13 @@ class ResultsStore:
         self.notebook = notebook
         self._keys = set(load_published()["key"])
         self.results: dict[str, dict] = {}
+        self.status: str | None = None  # kept as the file says (reproduce sets it)
+        self.error: str | None = None
         if self.path.exists():  # re-running cells interactively keeps earlier records
             saved = json.loads(self.path.read_text(encoding="utf-8"))
             if saved.get("profile") == profile:
                 self.results = dict(saved.get("results", {}))
+                self.status, self.error = saved.get("status"), saved.get("error")
 
     def record(self, key: str, value: float | int | str, *, note: str | None = None,
                uncertainty: float | None = None, evidence: str = "analogue") -> None:
@@ -217,8 +233,29 @@ class ResultsStore:
             "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "results": self.results,
         }
+        if self.status is not None:
+            payload["status"] = self.status
+        if self.error is not None:
+            payload["error"] = self.error
         atomic_write(self.path, json.dumps(payload, indent=1, sort_keys=True) + "\n")
         return self.path
+
+
+def mark_results(results_dir: str | os.PathLike, profile: str, notebook: str, status: str, *,
+                 error: str | None = None, fresh: bool = False) -> Path:
+    """Set the ``status`` of a notebook's results file (``running``, ``complete``, ``failed``).
+
+    ``fresh=True`` starts an empty file (before a run: no stale numbers); otherwise the
+    recorded numbers are kept. ``error`` says why a run failed. Returns the file's path.
+    """
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+    path = Path(results_dir) / f"{notebook}.json"
+    if fresh:
+        path.unlink(missing_ok=True)
+    store = ResultsStore(results_dir, profile, notebook)
+    store.status, store.error = status, error
+    return store.save()
 
 
 def load_reproduced(results_dir: str | os.PathLike) -> pd.DataFrame:
@@ -227,21 +264,33 @@ def load_reproduced(results_dir: str | os.PathLike) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``key, value, uncertainty, evidence, note, notebook, profile``; empty if
-        nothing was recorded. A key recorded by two notebooks keeps the later notebook's value.
+        Columns ``key, value, uncertainty, evidence, note, notebook, profile, status, error``;
+        empty if nothing was recorded. ``status`` is ``complete`` (also for a file without
+        one), ``running`` (the notebook did not finish) or ``failed`` (``error`` says why). A
+        key recorded by two notebooks keeps the later notebook's value, but a finished
+        notebook's over a failed one's.
     """
-    rows = {}
+    rows: dict[str, dict] = {}
     for path in sorted(Path(results_dir).glob("*.json")):
         saved = json.loads(path.read_text(encoding="utf-8"))
+        status = saved.get("status") or "complete"
         for key, rec in saved.get("results", {}).items():
+            if status != "complete" and rows.get(key, {}).get("status") == "complete":
+                continue
             rows[key] = {"key": key, "value": rec.get("value"),
                          "uncertainty": rec.get("uncertainty"),
                          "evidence": rec.get("evidence", "analogue"), "note": rec.get("note"),
                          "notebook": saved.get("notebook", path.stem),
-                         "profile": saved.get("profile")}
+                         "profile": saved.get("profile"), "status": status,
+                         "error": saved.get("error")}
     return pd.DataFrame(list(rows.values()), dtype=object,
                         columns=["key", "value", "uncertainty", "evidence", "note", "notebook",
-                                 "profile"])
+                                 "profile", "status", "error"])
+
+
+def _failed_note(rec: dict) -> str:
+    why = rec["error"] or "it did not finish"
+    return f"notebook {rec['notebook']} failed ({why}): its numbers are not results"
 
 
 def _none(value: object) -> object:
@@ -267,7 +316,9 @@ def report_table(results_dir: str | os.PathLike) -> pd.DataFrame:
         them (the note says whether the claim holds there too).
     """
     reproduced = load_reproduced(results_dir).set_index("key")
-    records = {key: {k: _none(v) for k, v in rec.items()} for key, rec in reproduced.iterrows()}
+    every = {key: {k: _none(v) for k, v in rec.items()} for key, rec in reproduced.iterrows()}
+    records = {k: r for k, r in every.items() if r["status"] == "complete"}
+    failed = {k: r for k, r in every.items() if r["status"] != "complete"}
     rows = []
     published = published_rows()
     paper_values = {r["key"]: {"value": r["value"], "uncertainty": r.get("uncertainty")}
@@ -299,30 +350,37 @@ def report_table(results_dir: str | os.PathLike) -> pd.DataFrame:
                     out["difference"] = rec["value"] - row["value"] \
                         if row["value"] is not None else None
             out["verdict"] = verdict(row, rec, rec["profile"] if rec else None)
-            if row.get("compared") is False:
+            if rec is None and row["key"] in failed:
+                bad = failed[row["key"]]
+                out.update(reproduced=bad["value"], reproduced_uncertainty=bad["uncertainty"],
+                           profile=bad["profile"], evidence=bad["evidence"],
+                           verdict=FAILED_RUN, note=_failed_note(bad))
+            elif row.get("compared") is False:
                 other = row.get("conflicts_with")
                 other = ", ".join(other) if isinstance(other, list) else other
                 out["verdict"] = (f"not compared (the book compares {other})" if other
                                   else "not compared (context only)")
         rows.append(out)
-    for key, rec in records.items():
+    for key, rec in every.items():
         if key.startswith(EXTRA_PREFIX):
+            ok = rec["status"] == "complete"
             rows.append({"key": key, "paper": "radiolib (extra)", "section": rec["notebook"],
                          "source": rec["notebook"], "quantity": key[len(EXTRA_PREFIX):],
                          "kind": "extra", "published": None, "uncertainty": None,
                          "reproduced": rec["value"],
                          "reproduced_uncertainty": rec["uncertainty"], "unit": "",
                          "profile": rec["profile"], "evidence": rec["evidence"],
-                         "difference": None, "verdict": "extra (not in the papers)",
-                         "note": rec["note"]})
+                         "difference": None,
+                         "verdict": "extra (not in the papers)" if ok else f"extra, {FAILED_RUN}",
+                         "note": rec["note"] if ok else _failed_note(rec)})
     return pd.DataFrame(rows, columns=["key", *_REPORT_COLUMNS], dtype=object).set_index("key")
 
 
 #: The summary's lines: label -> test on the report's verdict column.
 _SUMMARY = {
     "published rows": lambda v: ~v.str.startswith("extra"),
-    "recorded (any evidence)": lambda v: ~v.isin(["not yet run", "extra (not in the papers)"])
-    & ~v.str.startswith("claim"),
+    "recorded (any evidence)": lambda v: ~v.isin(["not yet run", FAILED_RUN])
+    & ~v.str.startswith("claim") & ~v.str.startswith("extra"),
     "compared like-for-like": lambda v: v.isin(["match", "mismatch", "within tolerance",
                                                 "outside tolerance"]),
     "match or within tolerance": lambda v: v.isin(["match", "within tolerance"]),
@@ -331,6 +389,7 @@ _SUMMARY = {
     "not comparable at this profile": lambda v: v.str.startswith("not comparable"),
     "figures redrawn": lambda v: v == "figure only (see its claims)",
     "not yet run": lambda v: v == "not yet run",
+    "failed runs (not reproduced)": lambda v: v.str.endswith(FAILED_RUN),
     "claims that hold": lambda v: v == "claim holds",
     "claims that fail": lambda v: v == "claim fails",
     "claims inconclusive": lambda v: v == "claim inconclusive",
@@ -393,7 +452,7 @@ _SCRIPT = """<script>
 })();
 </script>"""
 _OK = ("match", "within tolerance", "claim holds")
-_BAD = ("mismatch", "outside tolerance", "claim fails")
+_BAD = ("mismatch", "outside tolerance", "claim fails", FAILED_RUN, f"extra, {FAILED_RUN}")
 
 
 def _select(name: str, values: list[str]) -> str:

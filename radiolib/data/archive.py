@@ -4,7 +4,9 @@ Every member is checked before anything is written: absolute names, ``..`` compo
 links that point outside the archive, members written through a link, and special files
 (devices, FIFOs) are refused with a ``DataError``. Extraction goes to a temporary folder
 inside the target and its top-level entries are then renamed into place, so an archive is
-either fully unpacked or not at all.
+either fully unpacked or not at all. :func:`member_hashes` records what was unpacked (the
+sha256 of each file, the target of each link) so that a later check can find a modified or
+missing member, which :func:`restore_members` puts back from the archive alone.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from radiolib.errors import DataError
+from radiolib.files import sha256_file
 
-__all__ = ["extract_archive"]
+__all__ = ["changed_members", "extract_archive", "member_hashes", "restore_members"]
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -130,6 +133,91 @@ def _extract_zip(archive: Path, out: Path) -> None:
                     shutil.copyfileobj(src, dst, 1 << 20)
 
 
+def _unpack(archive: Path, dest: Path, kind: str, tmp: Path) -> list[str]:
+    """Unpack safely into ``tmp`` (inside ``dest``); return its top-level names."""
+    if kind not in ("tar", "zip"):
+        raise ValueError(f"unknown archive kind {kind!r}; use 'tar' or 'zip'")
+    try:
+        (_extract_tar if kind == "tar" else _extract_zip)(archive, tmp)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise DataError(f"cannot extract {archive}: {type(exc).__name__}: {exc}") from None
+    names = sorted(os.listdir(tmp))
+    for name in names:
+        final = dest / name
+        if final.resolve() == archive.resolve() or name.startswith(".extract-"):
+            raise _refuse(archive, name, "would overwrite the archive or a work folder")
+    return names
+
+
+def _fingerprint(path: Path) -> str:
+    return f"link:{os.readlink(path)}" if path.is_symlink() else sha256_file(path)
+
+
+def member_hashes(dest: str | os.PathLike[str], names: list[str]) -> dict[str, str]:
+    """Map each file unpacked under the top-level ``names`` of ``dest`` to its sha256.
+
+    Keys are POSIX paths relative to ``dest``; a link maps to ``"link:<target>"`` (never
+    followed), so the record says exactly what extraction wrote.
+    """
+    dest, out = Path(dest), {}
+    for name in names:
+        top = dest / name
+        if top.is_symlink() or top.is_file():
+            out[name] = _fingerprint(top)
+            continue
+        for root, dirs, files in os.walk(top):
+            links = [d for d in dirs if (Path(root) / d).is_symlink()]
+            dirs[:] = [d for d in dirs if d not in links]
+            for item in [*files, *links]:
+                path = Path(root) / item
+                out[path.relative_to(dest).as_posix()] = _fingerprint(path)
+    return out
+
+
+def changed_members(dest: str | os.PathLike[str], hashes: dict[str, str]) -> list[str]:
+    """Return the members of ``hashes`` that are missing from ``dest`` or differ from it."""
+    dest, bad = Path(dest), []
+    for rel, digest in hashes.items():
+        path = dest / rel
+        try:
+            if _fingerprint(path) != digest:
+                bad.append(rel)
+        except OSError:  # missing, or a folder where a file was
+            bad.append(rel)
+    return sorted(bad)
+
+
+def restore_members(archive: str | os.PathLike[str], dest: str | os.PathLike[str], *,
+                    kind: str, members: list[str] | None = None) -> dict[str, str]:
+    """Put members back from the archive, touching nothing else in ``dest``.
+
+    The archive is unpacked (safely) into a temporary folder, and each member file of
+    ``members`` (default: every file the archive holds) replaces its copy in ``dest`` if that
+    copy differs or is missing; files that are not members (the user's) stay. Returns
+    :func:`member_hashes` of the whole archive.
+
+    Raises
+    ------
+    DataError
+        If the archive is unsafe or corrupt, or a member's place is taken by a folder.
+    """
+    archive, dest = Path(archive), Path(dest)
+    tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest))
+    try:
+        hashes = member_hashes(tmp, _unpack(archive, dest, kind, tmp))
+        wanted = hashes if members is None else {m: hashes[m] for m in members if m in hashes}
+        for rel in changed_members(dest, wanted):
+            final = dest / rel
+            if final.is_dir() and not final.is_symlink():
+                raise DataError(f"cannot restore {rel} from {archive.name}: a folder is in its "
+                                f"place in {dest}; move it away and fetch again")
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp / rel, final)
+        return hashes
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def extract_archive(archive: str | os.PathLike[str], dest: str | os.PathLike[str], *,
                     kind: str) -> list[str]:
     """Unpack ``archive`` (``kind`` ``"tar"`` or ``"zip"``) into ``dest``, refusing unsafe members.
@@ -159,15 +247,7 @@ def extract_archive(archive: str | os.PathLike[str], dest: str | os.PathLike[str
     dest.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest))
     try:
-        try:
-            (_extract_tar if kind == "tar" else _extract_zip)(archive, tmp)
-        except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
-            raise DataError(f"cannot extract {archive}: {type(exc).__name__}: {exc}") from None
-        names = sorted(os.listdir(tmp))
-        for name in names:
-            final = dest / name
-            if final.resolve() == archive.resolve() or name.startswith(".extract-"):
-                raise _refuse(archive, name, "would overwrite the archive or a work folder")
+        names = _unpack(archive, dest, kind, tmp)
         for name in names:
             final = dest / name
             if final.is_symlink() or final.is_file():

@@ -4,6 +4,9 @@ Each file of a manifest is fetched with :func:`pooch.retrieve`, which writes to 
 file, checks the sha256 and renames it into place, so a failed or interrupted transfer leaves
 nothing behind. A local mirror (``mirror=`` or ``$RADIOLIB_MIRROR``) is tried before the
 upstream URL; archives are then unpacked once, safely, by :mod:`radiolib.data.archive`.
+The sha256 of every unpacked file is recorded beside the archive (``.<archive>.extracted``)
+and checked on every later fetch: a member modified or removed since is restored from the
+(verified) archive, with a warning naming it; files that are not members are left alone.
 """
 
 from __future__ import annotations
@@ -25,7 +28,12 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="IProgress not found")
     import pooch
 
-from radiolib.data.archive import extract_archive
+from radiolib.data.archive import (
+    changed_members,
+    extract_archive,
+    member_hashes,
+    restore_members,
+)
 from radiolib.data.manifest import FileEntry, Manifest, get_manifest
 from radiolib.errors import DataError
 from radiolib.files import atomic_write, sha256_file
@@ -186,15 +194,32 @@ def _missing(manifest: Manifest, entry: FileEntry, mirror: Path | None, source: 
 
 
 def _extract_once(manifest: Manifest, entry: FileEntry, root: Path) -> None:
+    """Unpack an archive the first time; later, check its members and restore changed ones."""
     archive = root / entry.path
     marker = archive.with_name(f".{archive.name}.extracted")
+    done = {}
     with contextlib.suppress(OSError, ValueError):
         done = json.loads(marker.read_text())
-        if done.get("sha256") == entry.sha256 and all(
-                (archive.parent / m).exists() for m in done.get("members", [])):
-            return
-    members = extract_archive(archive, archive.parent, kind=entry.extract)
-    atomic_write(marker, json.dumps({"sha256": entry.sha256, "members": members}))
+    if not isinstance(done, dict) or done.get("sha256") != entry.sha256:
+        members = extract_archive(archive, archive.parent, kind=entry.extract)
+        files = member_hashes(archive.parent, members)
+    else:
+        members, files = done.get("members", []), done.get("files")
+        if isinstance(files, dict) and all(isinstance(v, str) for v in files.values()):
+            changed = changed_members(archive.parent, files)
+            if not changed:
+                return
+        else:  # unpacked by an older radiolib, with no record of the members' hashes
+            changed = None
+        files = restore_members(archive, archive.parent, kind=entry.extract, members=changed)
+        if changed:
+            shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more"
+                                               if len(changed) > 5 else "")
+            warnings.warn(f"{manifest.name}: {len(changed)} file(s) unpacked from {entry.path} "
+                          f"were modified or removed since ({shown}); restored from the "
+                          "verified archive", UserWarning, stacklevel=3)
+    atomic_write(marker, json.dumps({"sha256": entry.sha256, "members": members,
+                                     "files": files}))
 
 
 def fetch(name: str, *, data_dir: str | os.PathLike[str] | None = None,

@@ -18,7 +18,9 @@
   keep_default_na=False)`` so that empty labels stay empty strings.
 
 Images are written strip by strip, each strip through its own ``np.memmap`` (never the whole
-image in memory), to a temporary file renamed into place at the end.
+image in memory), to a temporary file renamed into place at the end. The folder's marker
+(:mod:`radiolib.outputs`) lists the files ``simulate`` wrote; a file of the same name that it did
+not write is never replaced.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from astropy.io import fits
 
 from radiolib.files import atomic_path
 from radiolib.io import Image, read_fits
+from radiolib.outputs import check_files, write_marker
 from radiolib.sky.instrument import correlated_noise
 from radiolib.sky.plan import FieldPlan, plan_field
 from radiolib.sky.render import add_gaussians
@@ -170,13 +173,33 @@ def _segmap_header(header: fits.Header) -> fits.Header:
     return h
 
 
+_CATALOGUE_START = "id,kind,class,"
+
+
+def _simulated(path: Path) -> bool:
+    """Whether ``path`` is a file ``simulate`` wrote before output markers existed."""
+    try:
+        if path.suffix == ".csv":
+            with open(path, encoding="utf-8") as f:
+                return f.readline().startswith(_CATALOGUE_START)
+        return fits.getheader(path).get("ORIGIN") == "radiolib.sky"
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+
+
 def write_field(plan: FieldPlan, out_dir: str | os.PathLike,
                 strip_rows: int | None = None) -> tuple[Path, Path, Path]:
-    """Render ``plan`` strip by strip into its image and segmap FITS files and its catalogue."""
+    """Render ``plan`` strip by strip into its image and segmap FITS files and its catalogue.
+
+    Files of the same names are replaced only if ``simulate`` wrote them
+    (:func:`radiolib.outputs.check_files`); the folder's marker lists the three files.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     stem = f"{plan.preset.name}_{plan.seed}"
-    paths = (out / f"{stem}.fits", out / f"{stem}_segmap.fits", out / f"{stem}_catalogue.csv")
+    names = (f"{stem}.fits", f"{stem}_segmap.fits", f"{stem}_catalogue.csv")
+    check_files(out, "simulate", names, legacy=_simulated)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = tuple(out / n for n in names)
     ny, nx = plan.shape
     step = default_strip_rows(nx) if strip_rows is None else int(strip_rows)
     if step < 1:
@@ -191,6 +214,7 @@ def write_field(plan: FieldPlan, out_dir: str | os.PathLike,
     plan.cache.clear()
     with atomic_path(paths[2]) as tmp:
         plan.catalogue.to_csv(tmp, index=False)
+    write_marker(out, "simulate", names, add=True)
     return paths
 
 

@@ -24,11 +24,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from radiolib.errors import DataError
 from radiolib.files import atomic_write, sha256_file
+from radiolib.outputs import write_marker
+from radiolib.ssl.data import fingerprint
 from radiolib.ssl.train import CHECKPOINT, METRICS, train
 
 __all__ = ["IGNORED_KEYS", "CachedRun", "cached_train", "code_version", "fingerprint",
@@ -59,25 +58,6 @@ def code_version() -> str:
         for path in sorted((root / pkg).rglob("*.py")):
             h.update(str(path.relative_to(root)).encode())
             h.update(path.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def fingerprint(data) -> str:
-    """Hash of a data set's content: a tensor, an array or a dataset with ``.images``.
-
-    Raises
-    ------
-    TypeError
-        For a dataset without ``.images`` (pass ``data_key=`` to :func:`cached_train`).
-    """
-    data = getattr(data, "images", data)
-    if isinstance(data, torch.Tensor):
-        data = data.detach().cpu().contiguous().numpy()
-    if not isinstance(data, np.ndarray):
-        raise TypeError(f"cannot fingerprint a {type(data).__name__}; give data_key= (e.g. the "
-                        f"TileSet's path and size)")
-    h = hashlib.sha256(f"{data.dtype}{data.shape}".encode())
-    h.update(np.ascontiguousarray(data).view(np.uint8).reshape(-1))
     return h.hexdigest()[:16]
 
 
@@ -128,7 +108,8 @@ def cached_train(config, dataset, *, cache_dir: str | os.PathLike, data_key: str
     if (out / DONE).is_file() and run.checkpoint.is_file():
         return run
     resume = run.checkpoint.is_file()
-    result = train(config, dataset, out_dir=out, resume=resume,
+    # no checkpoint yet: start again, replacing what a run killed before its first one left
+    result = train(config, dataset, out_dir=out, resume=resume, overwrite=not resume,
                    init_from=None if resume else init_from, evaluate=evaluate,
                    progress=progress, **kwargs)
     if not result.finished:
@@ -136,6 +117,7 @@ def cached_train(config, dataset, *, cache_dir: str | os.PathLike, data_key: str
     atomic_write(out / DONE, json.dumps({"key": key, "data": data_key, "init_from": init_digest,
                                          "eval": eval_key, "step": result.step,
                                          "config": config.to_dict()}, indent=1) + "\n")
+    write_marker(out, "pretrain", [DONE], add=True)
     return CachedRun(key, out, run.checkpoint, run.metrics, trained=True)
 
 

@@ -18,6 +18,8 @@ for the papers, 64-96 px for CPU runs. :meth:`ScaledTiles.materialize` scales ev
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -27,7 +29,7 @@ from radiolib.errors import ConfigError
 from radiolib.scaling import FIELD_LIMITS, fitted_scaling, get_scaling
 from radiolib.tiling import TileSet
 
-__all__ = ["ImageTensors", "ScaledTiles", "dataset_for"]
+__all__ = ["ImageTensors", "ScaledTiles", "dataset_for", "describe_data", "fingerprint"]
 
 MODES = ("field", "riggi3")
 
@@ -39,13 +41,16 @@ class ImageTensors(Dataset):
     ----------
     images : Tensor, shape (N, C, S, S)
         Float images in [0, 1].
+    source : str, optional
+        Where they come from (a TileSet's folder), to name the data in messages.
     """
 
-    def __init__(self, images: torch.Tensor) -> None:
+    def __init__(self, images: torch.Tensor, source: str | None = None) -> None:
         if not isinstance(images, torch.Tensor) or images.ndim != 4:
             raise ValueError(f"expected a (N, C, S, S) tensor, got "
                              f"{getattr(images, 'shape', type(images).__name__)}")
         self.images = images.float().contiguous()
+        self.source = source
 
     def __len__(self) -> int:
         return len(self.images)
@@ -117,7 +122,54 @@ class ScaledTiles(Dataset):
         n = len(self)
         parts = [self.scale(i, min(n, i + chunk)) for i in range(0, n, chunk)]
         empty = torch.empty(0, self.channels, self.size, self.size)
-        return ImageTensors(torch.cat(parts) if parts else empty)
+        return ImageTensors(torch.cat(parts) if parts else empty, source=str(self.tileset.path))
+
+
+def fingerprint(data) -> str:
+    """Hash of a data set's content: a tensor, an array or a dataset with ``.images``.
+
+    Raises
+    ------
+    TypeError
+        For a dataset without ``.images``.
+    """
+    data = getattr(data, "images", data)
+    if isinstance(data, torch.Tensor):
+        data = data.detach().cpu().contiguous().numpy()
+    if not isinstance(data, np.ndarray):
+        raise TypeError(f"cannot fingerprint a {type(data).__name__}; give data_key= (e.g. the "
+                        f"TileSet's path and size)")
+    h = hashlib.sha256(f"{data.dtype}{data.shape}".encode())
+    h.update(np.ascontiguousarray(data).view(np.uint8).reshape(-1))
+    return h.hexdigest()[:16]
+
+
+def describe_data(dataset) -> dict:
+    """Describe what a run trains on (fingerprint, name, size), to refuse resuming on other data.
+
+    In-memory images are hashed whole (:func:`fingerprint`); lazily scaled tiles by their
+    TileSet's index and fields and the scaling; any other dataset by its length and the bytes
+    of its first, middle and last items.
+    """
+    n = len(dataset)
+    if hasattr(dataset, "images"):
+        shape = "x".join(map(str, tuple(dataset.images.shape[1:])))
+        name = getattr(dataset, "source", None) or f"{n} images of {shape}"
+        return {"fingerprint": fingerprint(dataset), "name": name, "n": n}
+    h = hashlib.sha256(f"{type(dataset).__name__}:{n}".encode())
+    if isinstance(dataset, ScaledTiles):
+        path = dataset.tileset.path
+        for part in ("index.csv", "fields.json"):
+            h.update((path / part).read_bytes())
+        h.update(f"{dataset.mode}:{dataset.size}:{dataset.field_limits}".encode())
+        return {"fingerprint": h.hexdigest()[:16], "name": str(path), "n": n}
+    for i in sorted({0, n // 2, n - 1}) if n else ():
+        item = dataset[i]
+        item = item[0] if isinstance(item, (tuple, list)) else item
+        h.update(np.ascontiguousarray(torch.as_tensor(item).cpu().numpy()).view(np.uint8)
+                 .reshape(-1))
+    return {"fingerprint": h.hexdigest()[:16], "name": f"{type(dataset).__name__} of {n} items",
+            "n": n}
 
 
 def dataset_for(config, tileset, *, in_memory: bool = True) -> Dataset:

@@ -9,16 +9,21 @@ record per line: ``kind`` ``"train"`` with step, epoch, loss, lr, throughput in 
 ``"eval"`` with what the ``evaluate`` callback returned every ``eval_every`` epochs); and
 ``config.yaml``.
 
-``resume=True`` continues from ``out_dir/checkpoint.pt`` (or starts if there is none): same
-weights, optimiser moments, schedules, RNG states, augmentation generator and position in the
-epoch, so on CPU the result is bit-identical to an uninterrupted run. ``init_from=ckpt`` starts
-a new run from trained weights: Riggi et al.'s smart_hulk is SimCLR on hulk tiles, then
-``train(..., init_from=hulk_dir / "checkpoint.pt")`` on banner tiles.
+``resume=True`` continues from ``out_dir/checkpoint.pt``: same weights, optimiser moments,
+schedules, RNG states, augmentation generator and position in the epoch, so on CPU the result
+is bit-identical to an uninterrupted run. It is refused when there is no checkpoint (nothing to
+resume) and when the data set differs from the one the run started on (their fingerprints,
+:func:`radiolib.ssl.data.describe_data`, are stored in the checkpoint). Without ``resume`` the
+run folder must be new or empty, or (``overwrite=True``) an earlier run and nothing else
+(:mod:`radiolib.outputs`): a finished run is never overwritten or appended to by mistake.
+``init_from=ckpt`` starts a new run from trained weights: Riggi et al.'s smart_hulk is SimCLR
+on hulk tiles, then ``train(..., init_from=hulk_dir / "checkpoint.pt")`` on banner tiles.
 
 Under ``torchrun`` (``WORLD_SIZE`` > 1) every process calls :func:`train`; batches are
 ``config.batch_size`` per process, rank 0 logs and saves (:mod:`radiolib.ssl.distributed`).
 
-The loop reads as its steps: :func:`_resume_state` (the checkpoint to continue, checked),
+The loop reads as its steps: :func:`_prepare_folder` (the run folder, checked),
+:func:`_resume_state` (the checkpoint to continue, checked),
 :func:`_start` (seed, build, optimiser, sampler), :func:`_restore`, :func:`_open_log`, then per
 epoch :func:`_train_epoch` (with :func:`_log_train` and :func:`_save`) and :func:`_evaluate`.
 """
@@ -39,17 +44,20 @@ import yaml
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from radiolib.errors import ConfigError
+from radiolib.errors import ConfigError, DataError
 from radiolib.files import atomic_write
+from radiolib.outputs import check_folder, check_replaceable, clear_folder, write_marker
 from radiolib.ssl import distributed as D
 from radiolib.ssl.checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
-from radiolib.ssl.data import dataset_for
+from radiolib.ssl.data import dataset_for, describe_data
 from radiolib.ssl.method import SSLMethod
 from radiolib.ssl.registry import build_method
 
 __all__ = ["CHECKPOINT", "METRICS", "TrainResult", "read_metrics", "train"]
 
-CHECKPOINT, METRICS = "checkpoint.pt", "metrics.jsonl"
+CHECKPOINT, METRICS, CONFIG = "checkpoint.pt", "metrics.jsonl", "config.yaml"
+#: What a run folder may hold (done.json: :mod:`radiolib.ssl.cache`'s mark of a finished run).
+RUN_FILES = (CHECKPOINT, METRICS, CONFIG, "done.json")
 Evaluate = Callable[[SSLMethod, int], dict]
 
 
@@ -122,9 +130,10 @@ def _log(path: Path, info: D.DistInfo, record: dict) -> None:
             f.write(json.dumps(record) + "\n")
 
 
-def train(config, dataset, *, out_dir, resume: bool = False, init_from=None,
-          max_steps: int | None = None, device=None, log_every: int | None = None,
-          evaluate: Evaluate | None = None, progress: bool = True) -> TrainResult:
+def train(config, dataset, *, out_dir, resume: bool = False, overwrite: bool = False,
+          init_from=None, max_steps: int | None = None, device=None,
+          log_every: int | None = None, evaluate: Evaluate | None = None,
+          progress: bool = True) -> TrainResult:
     """Train ``config``'s method on ``dataset``; see the module docstring.
 
     Parameters
@@ -136,7 +145,11 @@ def train(config, dataset, *, out_dir, resume: bool = False, init_from=None,
     out_dir : path-like
         Run folder: checkpoint.pt, metrics.jsonl, config.yaml.
     resume : bool
-        Continue from ``out_dir/checkpoint.pt`` when it exists.
+        Continue from ``out_dir/checkpoint.pt`` (refused if there is none, or if it was
+        trained on another data set).
+    overwrite : bool
+        Replace an earlier run in ``out_dir`` (only its own files may be there). Without it
+        (or ``resume``) ``out_dir`` must be new or empty.
     init_from : path-like, optional
         Checkpoint whose weights start a new run (smart_hulk); excludes ``resume``.
     max_steps : int, optional
@@ -159,8 +172,8 @@ def train(config, dataset, *, out_dir, resume: bool = False, init_from=None,
         dataset = dataset_for(config, dataset)
     info = D.init_distributed(device)
     try:
-        return _train(config, dataset, Path(out_dir), info, resume, init_from, max_steps,
-                      log_every or config.log_every, evaluate, progress)
+        return _train(config, dataset, Path(out_dir), info, resume, overwrite, init_from,
+                      max_steps, log_every or config.log_every, evaluate, progress)
     finally:
         D.cleanup(info)
 
@@ -178,6 +191,7 @@ class _Run:
     generator: torch.Generator
     out_dir: Path
     per_epoch: int
+    data: dict | None = None
     epoch: int = 0
     batch_idx: int = 0
     step: int = 0
@@ -224,15 +238,21 @@ class _LossMeter:
         self.n, self.clock = 0, time.perf_counter()
 
 
-def _train(config, dataset, out_dir, info, resume, init_from, max_steps, log_every, evaluate,
-           progress) -> TrainResult:
+def _train(config, dataset, out_dir, info, resume, overwrite, init_from, max_steps, log_every,
+           evaluate, progress) -> TrainResult:
     if resume and init_from is not None:
         raise ConfigError("use either resume (same run) or init_from (new run), not both")
-    state = _resume_state(config, out_dir / CHECKPOINT, info) if resume else None
+    if resume and overwrite:
+        raise ConfigError("use either resume (continue the run) or overwrite (replace it), "
+                          "not both")
+    data = describe_data(dataset)
+    replaced = _prepare_folder(out_dir, info, resume=resume, overwrite=overwrite, data=data)
+    state = _resume_state(config, out_dir / CHECKPOINT, info, data) if resume else None
     run = _start(config, dataset, out_dir, info, init_from)
+    run.data = data
     if state is not None:
         _restore(run, state)
-    _open_log(run, resumed=state is not None, init_from=init_from)
+    _open_log(run, resumed=state is not None, init_from=init_from, replaced=replaced)
     run.loader = DataLoader(dataset, batch_size=config.batch_size, sampler=run.sampler,
                             drop_last=True, num_workers=config.num_workers,
                             collate_fn=_collate, pin_memory=run.device.type == "cuda",
@@ -257,12 +277,47 @@ def _train(config, dataset, out_dir, info, resume, init_from, max_steps, log_eve
                        run.epoch >= config.epochs, meter.last)
 
 
-def _resume_state(config, path: Path, info: D.DistInfo) -> dict | None:
-    """Return the checkpoint a resumed run continues from (None: none yet), checked."""
-    if not path.is_file():
-        return None
+def _legacy_run(folder: Path) -> list[str] | None:
+    """Return the files of a run folder written before output markers existed (None: not one)."""
+    names = {p.name for p in folder.iterdir()}
+    return sorted(names) if names <= set(RUN_FILES) and names & {CHECKPOINT, METRICS} else None
+
+
+def _prepare_folder(out_dir: Path, info: D.DistInfo, *, resume: bool, overwrite: bool,
+                    data: dict) -> list[str]:
+    """Check the run folder: something to resume, or a new one (or, overwriting, a run's only).
+
+    Returns the files of the run it replaces, which rank 0 removes when the new run starts
+    (:func:`_open_log`): every rank has checked the folder by then.
+    """
+    if resume:
+        if not (out_dir / CHECKPOINT).is_file():
+            why = ("the run stopped before its first checkpoint; start it again with "
+                   "--overwrite (overwrite=True)" if (out_dir / METRICS).is_file() else
+                   "start a new run without --resume")
+            raise DataError(f"nothing to resume in {out_dir}: no {CHECKPOINT} there; {why}")
+        return []
+    inputs = [data["name"]] if Path(data["name"]).exists() else []  # a TileSet's folder
+    replace = check_folder(out_dir, "pretrain", overwrite=overwrite, inputs=inputs,
+                           legacy=_legacy_run, hint="pass --resume (resume=True) to continue "
+                           "it or --overwrite (overwrite=True) to replace it")
+    files = check_replaceable(out_dir, "pretrain", inputs=inputs, legacy=_legacy_run) \
+        if replace else []
+    D.barrier(info)
+    return files
+
+
+def _resume_state(config, path: Path, info: D.DistInfo, data: dict) -> dict:
+    """Return the checkpoint a resumed run continues from, checked against config and data."""
     state = load_checkpoint(path)
     _check_resumable(state["config"], config)
+    stored = state.get("data")
+    if stored and stored.get("fingerprint") != data["fingerprint"]:
+        raise ConfigError(
+            f"cannot resume: the run in {path.parent} was started on {stored.get('name')} "
+            f"({stored.get('n')} images, fingerprint {stored.get('fingerprint')}), this data "
+            f"set is {data['name']} ({data['n']} images, fingerprint {data['fingerprint']}); "
+            "resume with the data it started on, or start a new run (another --out)")
     if state["progress"]["world_size"] != info.world_size:
         raise ConfigError(f"checkpoint was written by {state['progress']['world_size']} "
                           f"process(es), this run has {info.world_size}")
@@ -315,14 +370,19 @@ def _restore(run: _Run, state: dict) -> None:
         _truncate_metrics(run.metrics, run.step)
 
 
-def _open_log(run: _Run, *, resumed: bool, init_from) -> None:
-    """Write ``config.yaml`` and the ``start`` record (rank 0)."""
+def _open_log(run: _Run, *, resumed: bool, init_from, replaced: list[str]) -> None:
+    """Start the log (rank 0): the marker, ``config.yaml`` and the ``start`` record.
+
+    The files of a run this one replaces are removed first.
+    """
     if run.info.is_main:
+        clear_folder(run.out_dir, replaced)
         run.out_dir.mkdir(parents=True, exist_ok=True)
-        (run.out_dir / "config.yaml").write_text(yaml.safe_dump(run.config.to_dict(),
-                                                                sort_keys=False))
+        write_marker(run.out_dir, "pretrain", [CHECKPOINT, METRICS, CONFIG], add=True)
+        atomic_write(run.out_dir / CONFIG, yaml.safe_dump(run.config.to_dict(), sort_keys=False))
     _log(run.metrics, run.info, {
         "kind": "start", "step": run.step, "epoch": run.position, "resumed": resumed,
+        "data": run.data,
         "world_size": run.info.world_size,
         "init_from": None if init_from is None else str(init_from),
         "device": str(run.device), "total_steps": run.total})
@@ -397,6 +457,7 @@ def _save(run: _Run) -> None:
     if run.info.is_main:
         save_checkpoint(run.checkpoint, config=run.config, model=run.method,
                         optimizer=run.optimizer, scaler=run.scaler, total_steps=run.total,
-                        rng=rng, progress={"epoch": run.epoch, "batch": run.batch_idx,
-                                           "step": run.step, "world_size": run.info.world_size})
+                        rng=rng, data=run.data,
+                        progress={"epoch": run.epoch, "batch": run.batch_idx, "step": run.step,
+                                  "world_size": run.info.world_size})
     D.barrier(run.info)  # the file is complete before any rank may read it (resume)

@@ -206,8 +206,9 @@ def tile_fields(paths: Sequence[str | os.PathLike], mode: str, *, out_dir: str |
               "factor": factor, "min_size": min_size}
     meta = {"mode": mode, "params": params, "radiolib_version": __version__}
     storage = "tiles" if mode == "banner" else "pixels"  # banner boxes are resized: copies
-    with TileSetWriter(out_dir, size=size, meta=meta, overwrite=overwrite,
-                       storage=storage) as writer:
+    inputs = [*paths, *(c for c in catalogues if isinstance(c, (str, os.PathLike)))]
+    with TileSetWriter(out_dir, size=size, meta=meta, overwrite=overwrite, storage=storage,
+                       inputs=inputs) as writer:
         for path, catalogue, label, name in zip(paths, catalogues, labels, names, strict=True):
             _one_field(path, name, mode, writer, size=size, overlap=overlap,
                        max_overlap=max_overlap, factor=factor, min_size=min_size,
@@ -240,7 +241,9 @@ def tile_fits(path: str | os.PathLike, mode: str, *, out_dir: str | os.PathLike,
     name : str, optional
         Field name in the index (default: the file stem).
     **kwargs
-        ``max_overlap``, ``factor``, ``min_size``, ``overwrite``, ``stats_pixels``.
+        ``max_overlap``, ``factor``, ``min_size``, ``stats_pixels``, ``overwrite`` (replace
+        an earlier TileSet at ``out_dir``; a folder holding anything else, or the mosaic or
+        catalogue, is refused: `radiolib.outputs`).
 
     Returns
     -------

@@ -18,8 +18,11 @@ A TileSet folder holds:
 
 Either way ``TileSet.tiles`` reads like a read-only (N, S, S) float32 array, memory-mapped.
 The folder is written into a hidden temporary folder beside its destination and renamed into
-place, so a failed run leaves nothing behind. Being a sequence of ``(tile, row)`` a TileSet
-serves as a map-style ``torch.utils.data.Dataset`` as it is (torch is not imported).
+place, so a failed run leaves nothing behind. It holds the marker of :mod:`radiolib.outputs`:
+an existing folder is replaced (``overwrite``) only when it is an earlier TileSet and nothing
+else, and never when it holds the mosaic or catalogue being tiled. Being a sequence of
+``(tile, row)`` a TileSet serves as a map-style ``torch.utils.data.Dataset`` as it is (torch
+is not imported).
 """
 
 from __future__ import annotations
@@ -38,6 +41,13 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from radiolib.errors import DataError
+from radiolib.outputs import (
+    OutputError,
+    check_folder,
+    check_replaceable,
+    listed_files,
+    write_marker,
+)
 
 __all__ = ["INDEX_COLUMNS", "STORAGES", "TileSet", "TileSetExistsError", "TileSetWriter",
            "TileViews"]
@@ -49,8 +59,25 @@ FORMAT = "radiolib.tileset"
 STORAGES = ("pixels", "tiles")
 
 
-class TileSetExistsError(DataError, FileExistsError):
-    """The output folder of a tiling exists already (pass ``overwrite=True`` to replace it)."""
+class TileSetExistsError(OutputError):
+    """The output folder of a tiling is in the way (exists, or cannot be replaced).
+
+    It exists (pass ``overwrite=True`` to replace it), or it holds more than a TileSet, or an
+    input: then it is never replaced.
+    """
+
+
+def _legacy_files(folder: Path) -> list[str] | None:
+    """Return the files of a TileSet written before output markers existed (None: not one)."""
+    try:
+        meta = json.loads((folder / FIELDS).read_text())
+        if meta.get("format") != FORMAT:
+            return None
+        stored = [TILES] if meta.get("storage", "tiles") == "tiles" else \
+            [f["pixels"] for f in meta["fields"].values()]
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return None
+    return [INDEX, FIELDS, *stored]
 
 
 def _npy_header(shape: tuple[int, ...]) -> bytes:
@@ -103,18 +130,21 @@ class TileSetWriter:
 
     With ``storage="tiles"``, `write` appends tile copies to ``tiles.npy``; with
     ``storage="pixels"``, `pixels` opens a field's image file and `add_views` counts the tiles
-    that are boxes of it.
+    that are boxes of it. ``inputs`` (the mosaics and catalogues) may not lie in ``out_dir``.
     """
 
     def __init__(self, out_dir: str | os.PathLike, *, size: int, meta: dict,
-                 overwrite: bool = False, storage: str = "tiles"):
+                 overwrite: bool = False, storage: str = "tiles", inputs=()):
         if storage not in STORAGES:
             raise ValueError(f"storage must be one of {STORAGES}, got {storage!r}")
         self.out_dir, self.size, self.storage = Path(out_dir), int(size), storage
         self.meta = {**meta, "storage": storage}
-        if self.out_dir.exists() and not overwrite:
-            raise TileSetExistsError(f"{self.out_dir} exists; choose another output folder or "
-                                     "pass overwrite=True")
+        self.inputs = [str(Path(p).resolve()) for p in inputs]
+        try:
+            check_folder(self.out_dir, "tile", overwrite=overwrite, inputs=self.inputs,
+                         legacy=_legacy_files, hint="pass --overwrite (overwrite=True)")
+        except OutputError as exc:
+            raise TileSetExistsError(str(exc)) from None
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.tmp-",
                                          dir=self.out_dir.parent))
@@ -171,9 +201,16 @@ class TileSetWriter:
                 "n_tiles": self.n, "n_skipped": sum(f["n_skipped"] for f in self.fields.values()),
                 "fields": self.fields}
         (self.tmp / FIELDS).write_text(json.dumps(meta, indent=1, allow_nan=False))
+        write_marker(self.tmp, "tile", listed_files(self.tmp), inputs=self.inputs)
         self.tmp.chmod(0o755)  # mkdtemp made it private
         old = None
-        if self.out_dir.exists():  # renamed onto an empty folder of a unique name
+        if self.out_dir.exists():  # checked again: renamed onto an empty folder of a unique name
+            if any(self.out_dir.iterdir()):
+                try:
+                    check_replaceable(self.out_dir, "tile", inputs=self.inputs,
+                                      legacy=_legacy_files)
+                except OutputError as exc:
+                    raise TileSetExistsError(str(exc)) from None
             old = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.old-",
                                         dir=self.out_dir.parent))
             os.replace(self.out_dir, old)

@@ -1,9 +1,11 @@
 import functools
+import hashlib
 import http.server
 import importlib
 import json
 import socket
 import threading
+import warnings
 
 import pytest
 import requests
@@ -89,7 +91,8 @@ def test_present_file_is_not_copied_again_nor_re_extracted(toy, monkeypatch):
     (root / "hello.txt").write_bytes(b"garbage")
     (root / "pack" / "a.txt").unlink()
     (root / "pack").rename(root / "moved")
-    fetch("toy", data_dir=toy.data, mirror=toy.mirror, progress=False)
+    with pytest.warns(UserWarning, match="restored from the verified archive"):
+        fetch("toy", data_dir=toy.data, mirror=toy.mirror, progress=False)
     assert len(calls) == 1 and (root / "hello.txt").read_bytes() == toy.files["hello.txt"]
     assert (root / "pack" / "a.txt").read_bytes() == b"alpha"
 
@@ -202,3 +205,46 @@ def test_concurrent_fetches_do_not_collide(toy):
 def test_fetched_files_are_world_readable(toy):
     root = fetch("toy", data_dir=toy.data, mirror=toy.mirror, progress=False)
     assert (root / "hello.txt").stat().st_mode & 0o044 == 0o044
+
+
+def test_a_modified_extracted_member_is_restored_from_the_archive(toy):
+    root = fetch("toy", data_dir=toy.data, mirror=toy.mirror, progress=False)
+    marker = json.loads((root / ".pack.tar.gz.extracted").read_text())
+    assert marker["files"] == {"pack/a.txt": hashlib.sha256(b"alpha").hexdigest(),
+                               "pack/sub/b.txt": hashlib.sha256(b"beta").hexdigest()}
+    (root / "pack" / "a.txt").write_bytes(b"alphx")  # same size, one byte changed
+    (root / "pack" / "mine.txt").write_text("a user's file beside the members")
+    with pytest.warns(UserWarning, match=r"toy: 1 file\(s\) unpacked from pack\.tar\.gz were "
+                                         r"modified or removed since \(pack/a\.txt\)"):
+        fetch("toy", data_dir=toy.data, mirror=toy.mirror, progress=False)
+    assert (root / "pack" / "a.txt").read_bytes() == b"alpha"
+    assert (root / "pack" / "mine.txt").read_text() == "a user's file beside the members"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # intact now: no warning, nothing rewritten
+        stamp = (root / "pack" / "sub" / "b.txt").stat().st_mtime_ns
+        fetch("toy", data_dir=toy.data, mirror=toy.mirror, progress=False)
+        assert (root / "pack" / "sub" / "b.txt").stat().st_mtime_ns == stamp
+
+
+def test_an_extraction_without_a_record_of_hashes_is_checked_against_the_archive(toy):
+    root = fetch("toy", data_dir=toy.data, mirror=toy.mirror, progress=False)
+    marker = root / ".pack.tar.gz.extracted"
+    old = json.loads(marker.read_text())
+    del old["files"]  # as an older radiolib wrote it
+    marker.write_text(json.dumps(old))
+    (root / "pack" / "sub" / "b.txt").write_bytes(b"tampered")
+    fetch("toy", data_dir=toy.data, mirror=toy.mirror, progress=False)
+    assert (root / "pack" / "sub" / "b.txt").read_bytes() == b"beta"
+    assert set(json.loads(marker.read_text())["files"]) == {"pack/a.txt", "pack/sub/b.txt"}
+
+
+def test_a_folder_in_the_place_of_a_member_is_a_clear_error(toy):
+    root = fetch("toy", data_dir=toy.data, mirror=toy.mirror, progress=False)
+    (root / "pack" / "a.txt").unlink()
+    (root / "pack" / "a.txt").mkdir()
+    (root / "pack" / "a.txt" / "kept.txt").write_text("mine")
+    with pytest.raises(DataError, match=r"cannot restore pack/a\.txt from pack\.tar\.gz: a "
+                                        r"folder is in its place"):
+        fetch("toy", data_dir=toy.data, mirror=toy.mirror, progress=False)
+    assert (root / "pack" / "a.txt" / "kept.txt").read_text() == "mine"
+    assert not [p for p in root.iterdir() if p.name.startswith(".extract-")]

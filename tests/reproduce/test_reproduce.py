@@ -122,6 +122,34 @@ def test_failing_notebook(project, capsys):
     last = capsys.readouterr().out.splitlines()[-1]
     assert last.startswith("02_boom") and last.endswith("FAILED")
     assert project.runs() == ["01"]  # the run stopped at 02: 99 did not run
+    saved = json.loads((project.book / "_results" / "tiny" / "02_boom.json").read_text())
+    assert saved["status"] == "failed" and "ValueError: boom" in saved["error"]
+
+
+@pytest.mark.slow
+def test_a_notebook_failing_midway_leaves_no_numbers_shown_as_reproduced(project):
+    from radiolib.results import FAILED_RUN, report_table
+
+    record = ("from radiolib.results import ResultsStore\n"
+              "store = ResultsStore(results_dir, profile, '02_half')\n"
+              "store.record('griese2022.rgd.n_train', 1758, evidence='like-for-like')\n"
+              "store.record('extra.partial', 1.5)")
+    write_notebook(project.nbs / "02_half.ipynb", record, 'raise RuntimeError("midway")')
+    with pytest.raises(NotebookError, match="RuntimeError: midway"):
+        project(only=["02_half"])
+    results = project.book / "_results" / "tiny"
+    saved = json.loads((results / "02_half.json").read_text())
+    assert saved["status"] == "failed" and set(saved["results"]) == {
+        "griese2022.rgd.n_train", "extra.partial"}  # kept, for debugging, but marked
+    table = report_table(results)
+    assert table.loc["griese2022.rgd.n_train", "verdict"] == FAILED_RUN
+    assert table.loc["extra.partial", "verdict"] == f"extra, {FAILED_RUN}"
+    assert "02_half failed (notebook 02_half failed in cell 3" in \
+        table.loc["griese2022.rgd.n_train", "note"]
+    write_notebook(project.nbs / "02_half.ipynb", record)  # fixed: the numbers count now
+    assert project(only=["02_half"]) == {"02_half": "ran"}
+    assert json.loads((results / "02_half.json").read_text())["status"] == "complete"
+    assert report_table(results).loc["griese2022.rgd.n_train", "verdict"] == "match"
 
 
 @pytest.mark.slow
@@ -161,7 +189,11 @@ def test_reads_results_of_named_notebooks_only(project):
 
 def test_cache_needs_results_file(project):
     project(only=["01_alpha"])
-    (project.book / "_results" / "tiny" / "01_alpha.json").unlink()
+    path = project.book / "_results" / "tiny" / "01_alpha.json"
+    path.unlink()
+    assert project(only=["01_alpha"]) == {"01_alpha": "ran"}
+    saved = json.loads(path.read_text())
+    path.write_text(json.dumps({**saved, "status": "running"}))  # a run killed midway
     assert project(only=["01_alpha"]) == {"01_alpha": "ran"}
 
 
@@ -179,6 +211,7 @@ def test_executed_copy(project):
     # a notebook that records nothing still leaves a (empty) results file
     saved = json.loads((project.book / "_results" / "tiny" / "01_alpha.json").read_text())
     assert saved["results"] == {} and saved["notebook"] == "01_alpha"
+    assert saved["status"] == "complete"
 
 
 def test_cache_key_inputs(tmp_path, monkeypatch):

@@ -10,10 +10,12 @@ import yaml
 
 from radiolib.errors import ConfigError
 from radiolib.results import (
+    FAILED_RUN,
     PUBLISHED_PATH,
     ResultsStore,
     load_published,
     load_reproduced,
+    mark_results,
     report_html,
     report_summary,
     report_table,
@@ -154,7 +156,8 @@ def test_load_reproduced(tmp_path):
     df = load_reproduced(tmp_path)
     assert df.to_dict("records") == [{"key": "extra.a", "value": "FRI", "uncertainty": None,
                                       "evidence": "analogue", "note": "label",
-                                      "notebook": "01_x", "profile": "smoke"}]
+                                      "notebook": "01_x", "profile": "smoke",
+                                      "status": "complete", "error": None}]
 
 
 def test_published_path_is_package_data():
@@ -195,3 +198,44 @@ def test_slug_makes_labels_key_parts():
 
     assert slug("ViT-S/8 (DINO)") == "vit-s8_dino"
     assert slug("predict the mean") == "predict_the_mean"
+
+
+def test_numbers_of_a_failed_or_unfinished_run_are_marked_not_reproduced(tmp_path):
+    claim_key = "lastufka2024.fig9.claim_dinov2_vitg14_beats_gz2_moco_mgcls"
+    claim = load_published().set_index("key").loc[claim_key, "claim"]
+    mark_results(tmp_path, "smoke", "01_data_and_scaling", "running", fresh=True)
+    store = ResultsStore(tmp_path, "smoke", "01_data_and_scaling")  # as the notebook opens it
+    store.record("griese2022.rgd.n_train", 1758, evidence="like-for-like")
+    store.record("extra.n_tiles", 12)
+    store.record(claim["a"], 20.0)
+    store.record(claim["b"], 30.0)
+    # killed midway: the file still says "running"
+    assert json.loads((tmp_path / "01_data_and_scaling.json").read_text())["status"] == \
+        "running"
+    table = report_table(tmp_path)
+    row = table.loc["griese2022.rgd.n_train"]
+    assert row["verdict"] == FAILED_RUN and row["reproduced"] == 1758
+    assert "notebook 01_data_and_scaling failed (it did not finish)" in row["note"]
+    assert table.loc["extra.n_tiles", "verdict"] == f"extra, {FAILED_RUN}"
+    assert table.loc[claim_key, "verdict"] == "claim not run"  # failed numbers prove nothing
+    summary = report_summary(table)
+    assert summary.loc["failed runs (not reproduced)", "all"] == 4  # 3 published, 1 extra
+    assert summary.loc["match or within tolerance", "all"] == 0
+    assert "radiolib-verdict-bad" in report_html(table)
+    mark_results(tmp_path, "smoke", "01_data_and_scaling", "failed", error="ValueError: boom")
+    assert "failed (ValueError: boom)" in report_table(tmp_path).loc[
+        "griese2022.rgd.n_train", "note"]
+    mark_results(tmp_path, "smoke", "01_data_and_scaling", "complete")  # numbers kept
+    table = report_table(tmp_path)
+    assert table.loc["griese2022.rgd.n_train", "verdict"] == "match"
+    assert table.loc[claim_key, "verdict"] == "claim holds"
+    with pytest.raises(ValueError, match="status must be one of"):
+        mark_results(tmp_path, "smoke", "01_data_and_scaling", "done")
+
+
+def test_a_finished_notebooks_value_wins_over_a_failed_ones(tmp_path):
+    ResultsStore(tmp_path, "smoke", "01_a").record("extra.n", 1)
+    mark_results(tmp_path, "smoke", "02_b", "running", fresh=True)
+    ResultsStore(tmp_path, "smoke", "02_b").record("extra.n", 2)
+    df = load_reproduced(tmp_path).set_index("key")
+    assert df.loc["extra.n", "value"] == 1 and df.loc["extra.n", "status"] == "complete"

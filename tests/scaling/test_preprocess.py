@@ -12,6 +12,7 @@ from PIL import Image as PILImage
 
 from radiolib.cli import main
 from radiolib.errors import ConfigError
+from radiolib.outputs import MARKER, read_marker
 from radiolib.preprocess import preprocess_files
 from radiolib.scaling import ZScale
 
@@ -64,9 +65,10 @@ def test_good_files_written_bad_ones_reported_and_indexed(tmp_path, good, bad):
     assert [r["status"] for r in rows] == ["ok", "failed", "failed", "failed", "ok"]
     assert rows[0]["shape"] == "3x224x224" and rows[0]["scaling"] == "riggi3"
     assert rows[0]["output"] == str(report.written[0]) and rows[1]["reason"] == reasons[0]
-    names = sorted(p.name for p in out.iterdir())
+    names = sorted(p.name for p in out.iterdir() if p.name != MARKER)
     assert not [n for n in names if n.startswith(".")]  # no temporary or partial files
     assert len(names) == 2 * len(good) + 1
+    assert read_marker(out)["files"] == sorted(names)  # the marker lists what it wrote
 
 
 @pytest.mark.parametrize(("scaling", "size", "shape"), [
@@ -75,7 +77,7 @@ def test_good_files_written_bad_ones_reported_and_indexed(tmp_path, good, bad):
     ("riggi3", 96, (3, 96, 96)),
 ])
 def test_size_resizes_every_scaling(tmp_path, good, scaling, size, shape):
-    report = preprocess_files(good[:1], scaling=scaling, out_dir=tmp_path, preview=True,
+    report = preprocess_files(good[:1], scaling=scaling, out_dir=tmp_path / "o", preview=True,
                               size=size)
     assert np.load(report.written[0]).shape == shape
     with PILImage.open(report.written[0].with_suffix(".png")) as png:
@@ -103,7 +105,7 @@ def test_cli_preprocess_exit_code(tmp_path, good, bad, capsys):
     args = ["preprocess", "--scaling", "riggi3", "--out", str(tmp_path / "o")]
     assert main([*args, *map(str, good)]) == 0
     assert "2 written, 0 failed" in capsys.readouterr().out
-    assert main([*args, *map(str, good + bad)]) == 1
+    assert main([*args, "--overwrite", *map(str, good + bad)]) == 1
     captured = capsys.readouterr()
     assert "2 written, 3 failed" in captured.out
     assert captured.err.count("FAILED") == 3 and "missing.fits" in captured.err
@@ -121,3 +123,61 @@ def test_cli_inspect_bad_file_is_one_clear_line(tmp_path, capsys):
     assert main(["inspect", str(tmp_path / "missing.fits")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("radiolib inspect: error:") and "no such file" in err
+
+
+def test_preprocess_into_an_earlier_run_is_refused_unless_merge_or_overwrite(tmp_path, good,
+                                                                            capsys):
+    out = tmp_path / "o"
+    first = preprocess_files(good[:1], scaling="zscale", out_dir=out, preview=True)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    args = ["preprocess", "--scaling", "zscale", "--out", str(out), str(good[1])]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "earlier `radiolib preprocess`" in err and "--merge" in err and "--overwrite" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # untouched
+    # --merge: the index lists both runs' files, nothing of the first run goes
+    assert main([*args, "--merge"]) == 0
+    rows = read_index(out / "index.csv")
+    assert [Path(r["input"]).name for r in rows] == [good[0].name, good[1].name]
+    assert all(Path(r["output"]).is_file() for r in rows)
+    assert (out / first.written[0].name).read_bytes() == before[first.written[0].name]
+    assert (out / first.written[0].with_suffix(".png").name).is_file()
+    # merging the first input again rewrites its array and drops its now stale preview
+    assert main(["preprocess", "--scaling", "zscale", "--out", str(out), "--merge",
+                 str(good[0])]) == 0
+    assert len(read_index(out / "index.csv")) == 2
+    assert not (out / first.written[0].with_suffix(".png").name).exists()
+    # another scaling cannot be merged; --overwrite replaces the whole earlier run
+    assert main(["preprocess", "--scaling", "minmax", "--out", str(out), "--merge",
+                 str(good[0])]) == 2
+    assert "used scaling zscale" in capsys.readouterr().err
+    assert main(["preprocess", "--scaling", "minmax", "--out", str(out), "--overwrite",
+                 str(good[1])]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [MARKER, "index.csv", f"{good[1].stem}.npy"])
+
+
+def test_preprocess_never_overwrites_what_it_did_not_write(tmp_path, good, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    for extra in ([], ["--overwrite"], ["--merge"]):
+        assert main(["preprocess", "--scaling", "zscale", "--out", str(mine), *extra,
+                     str(good[0])]) == 2
+        assert "notes.txt" in capsys.readouterr().err or extra == ["--merge"]
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    out = tmp_path / "o"
+    preprocess_files(good[:1], scaling="zscale", out_dir=out)
+    (out / "keep.txt").write_text("a user's file beside the outputs")
+    with pytest.raises(FileExistsError, match="keep.txt, which radiolib did not write"):
+        preprocess_files(good[:1], scaling="zscale", out_dir=out, overwrite=True)
+    with pytest.raises(ConfigError, match="not both"):
+        preprocess_files(good[:1], scaling="zscale", out_dir=out, overwrite=True, merge=True)
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    (inputs / good[0].name).write_bytes(good[0].read_bytes())
+    preprocess_files([inputs / good[0].name], scaling="zscale", out_dir=tmp_path / "o2")
+    (tmp_path / "o2" / "x.fits").write_bytes(good[0].read_bytes())
+    with pytest.raises(FileExistsError, match="holds the input"):
+        preprocess_files([tmp_path / "o2" / "x.fits"], scaling="zscale",
+                         out_dir=tmp_path / "o2", overwrite=True)

@@ -68,7 +68,7 @@ def test_round_trip_stats_and_tile_wcs(mosaic, tmp_path):
     tile_fits(mosaic, "hulk", out_dir=tmp_path / "ts", size=128)
     ts = TileSet.open(tmp_path / "ts")
     assert sorted(p.name for p in (tmp_path / "ts").iterdir()) == \
-        ["fields.json", "index.csv", "pixels"]
+        [".radiolib-output.json", "fields.json", "index.csv", "pixels"]
     assert ts.storage == "pixels" and ts.fields["mosaic"]["pixels"] == "pixels/000.npy"
     stored = np.load(tmp_path / "ts" / "pixels" / "000.npy", mmap_mode="r")
     np.testing.assert_array_equal(stored, read_fits(mosaic).data)  # the field, stored once
