@@ -240,16 +240,18 @@ def _failure(name: str, exc: Exception, param_index: int, kept: Path | None) -> 
 
 
 def _execute(name: str, source: Path, book: Path, params: dict, param_index: int,
-             key: str, profile: str) -> None:
+             key: str, profile: str, progress: bool = False) -> None:
     import nbformat
     import papermill
 
     out_dir, failed = book / "notebooks", book / "_failed" / f"{name}.ipynb"
     target, tmp = out_dir / f"{name}.ipynb", out_dir / f".{name}.part.ipynb"
     try:
+        # a bar per notebook: its name, the cell it is in (of all cells) and the time taken
+        bar = {"desc": name, "unit": "cell", "leave": False, "dynamic_ncols": True}
         papermill.execute_notebook(source, tmp, parameters=params, kernel_name=KERNEL_NAME,
-                                   language="python", cwd=out_dir, progress_bar=False,
-                                   log_output=False)
+                                   language="python", cwd=out_dir,
+                                   progress_bar=bar if progress else False, log_output=False)
     except Exception as exc:
         target.unlink(missing_ok=True)  # never leave a stale or broken copy for the book
         kept = failed if tmp.exists() else None
@@ -269,10 +271,27 @@ def _execute(name: str, source: Path, book: Path, params: dict, param_index: int
     failed.unlink(missing_ok=True)
 
 
+def _why_run(force: bool, upstream_ran: list[str], stored: str | None, key: str,
+             finished: bool) -> str | None:
+    """Say why a notebook must run again, or None when its cached copy stands."""
+    if force:
+        return "forced (--force)"
+    if upstream_ran:
+        return f"re-run notebooks it reads ran again ({', '.join(upstream_ran)})"
+    if stored is None:
+        return "no executed copy yet"
+    if stored != key:
+        return "its notebook, parameters, radiolib code or the results it reads changed"
+    if not finished:
+        return "its last run did not finish"
+    return None
+
+
 def reproduce(profile: str = "quick", only: Iterable[str] | None = None, force: bool = False,
               book_dir: str | os.PathLike | None = None, *,
               notebooks_dir: str | os.PathLike | None = None,
-              profiles_dir: str | os.PathLike | None = None) -> dict[str, str]:
+              profiles_dir: str | os.PathLike | None = None,
+              progress: bool | None = None) -> dict[str, str]:
     """Execute the notebooks of a profile where the book reads them.
 
     Parameters
@@ -287,6 +306,8 @@ def reproduce(profile: str = "quick", only: Iterable[str] | None = None, force: 
         The book folder (default: the repository's ``book/``).
     notebooks_dir, profiles_dir : path-like, optional
         Where the source notebooks and profiles are (default: the repository's; for tests).
+    progress : bool, optional
+        Show a progress bar of the cells of each notebook as it runs (default: on a terminal).
 
     Returns
     -------
@@ -316,7 +337,10 @@ def reproduce(profile: str = "quick", only: Iterable[str] | None = None, force: 
     results_dir = book / "_results" / profile
     for folder in (book / "notebooks", results_dir):
         folder.mkdir(parents=True, exist_ok=True)
+    if progress is None:
+        progress = sys.stderr.isatty()
     done: dict[str, str] = {}
+    lines: list[str] = []
     with _kernel_environment():
         for name, (params, param_index, reads) in plans.items():
             source, result = nb_dir / f"{name}.ipynb", results_dir / f"{name}.json"
@@ -324,16 +348,18 @@ def reproduce(profile: str = "quick", only: Iterable[str] | None = None, force: 
             inputs = [p for p in (results_dir / f"{n}.json" for n in upstream) if p.exists()]
             key = cache_key(source, params, profile, results=inputs)
             stored = _stored_key(book / "notebooks" / f"{name}.ipynb")
-            upstream_ran = any(done.get(n) == "ran" for n in upstream)
-            if not force and not upstream_ran and stored == key and _finished(result):
+            why = _why_run(force, [n for n in upstream if done.get(n) == "ran"], stored, key,
+                           _finished(result))
+            if why is None:
                 print(f"{name:40s} cached", flush=True)
+                lines.append(f"  {name:40s} cached: nothing it depends on changed")
                 done[name] = "cached"
                 continue
             # an empty file marked running: no stale numbers, and a run killed midway shows
             mark_results(results_dir, profile, name, "running", fresh=True)
             start = time.perf_counter()
             try:
-                _execute(name, source, book, params, param_index, key, profile)
+                _execute(name, source, book, params, param_index, key, profile, progress)
             except BaseException as exc:
                 error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 mark_results(results_dir, profile, name, "failed", error=error[:300])
@@ -341,8 +367,13 @@ def reproduce(profile: str = "quick", only: Iterable[str] | None = None, force: 
                 raise
             # a notebook that records nothing still counts as run (an empty, complete file)
             mark_results(results_dir, profile, name, "complete")
-            print(f"{name:40s} ran ({time.perf_counter() - start:.1f} s)", flush=True)
+            seconds = time.perf_counter() - start
+            print(f"{name:40s} ran ({seconds:.1f} s)", flush=True)
+            lines.append(f"  {name:40s} ran in {seconds:.0f} s: {why}")
             done[name] = "ran"
+    ran = sum(v == "ran" for v in done.values())
+    print(f"\nprofile {profile}: {ran} notebook(s) ran, {len(done) - ran} from the cache",
+          *lines, sep="\n", flush=True)
     return done
 
 

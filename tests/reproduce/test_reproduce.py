@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import nbformat
 import pytest
@@ -159,16 +160,34 @@ def test_cache(project, capsys):
     out = capsys.readouterr().out
     assert "01_alpha" in out and "ran (" in out and " s)" in out
 
+    assert "2 notebook(s) ran, 0 from the cache" in out and "no executed copy yet" in out
+
     assert project() == {"01_alpha": "cached", "99_report": "cached"}
     assert project.runs() == ["01", "99"]
-    assert capsys.readouterr().out.count("cached") == 2
+    out = capsys.readouterr().out
+    assert "0 notebook(s) ran, 2 from the cache" in out
+    assert out.count("cached: nothing it depends on changed") == 2
 
     write_profile(project.profiles, **{"01_alpha": {"n": 3}, "99_report": {}})
     assert project() == {"01_alpha": "ran", "99_report": "ran"}  # 99 re-runs: 01 did
+    summary = capsys.readouterr().out.split("from the cache")[1]
+    assert re.search(r"01_alpha +ran in \d+ s: its notebook, parameters", summary)
+    assert re.search(r"99_report +ran in \d+ s: re-run notebooks it reads ran again "
+                     r"\(01_alpha\)", summary)
 
     assert project(only=["01_alpha"], force=True) == {"01_alpha": "ran"}
+    assert "forced (--force)" in capsys.readouterr().out
     assert project() == {"01_alpha": "cached", "99_report": "ran"}
     assert project.runs() == ["01", "99", "01", "99", "01", "99"]
+
+
+@pytest.mark.slow
+def test_progress_bar_names_the_notebook_and_counts_its_cells(project, capsys):
+    project(only=["01_alpha"], progress=True)
+    err = capsys.readouterr().err
+    assert re.search(r"01_alpha: +\d+%.*\d+/\d+ \[\d\d:\d\d", err), err
+    project(only=["01_alpha"], force=True, progress=False)
+    assert "01_alpha:" not in capsys.readouterr().err
 
 
 @pytest.mark.slow
