@@ -33,24 +33,29 @@ from radiolib.evaluate.probes import (
     random_embeddings,
 )
 from radiolib.evaluate.projection import tsne_2d
+from radiolib.evaluate.scoring import PREDICT_MEAN, ProbeScores, class_probe, count_probe
 from radiolib.evaluate.splits import holdout_split
 
 __all__ = [
     "LEVEL",
+    "PREDICT_MEAN",
     "Bootstrap",
     "FineTuned",
     "Interval",
     "PeakCounter",
     "PixelHistogram",
+    "ProbeScores",
     "ShapeMoments",
     "backbone_blocks",
     "balanced_subset",
     "bootstrap_std",
     "checkpoint_embeddings",
+    "class_probe",
     "compare",
     "comparison_text",
     "count_mse",
     "count_mse_callback",
+    "count_probe",
     "count_regression_fit",
     "count_regression_mse",
     "finetune_classifier",

@@ -11,7 +11,8 @@ scikit-learn transformers (``fit`` / ``transform`` on images) give two reference
   (components, peaks, size, elongation, concentration, and the separation of the two brightest
   peaks over the extent, the Fanaroff-Riley ratio): a hand-made answer for classification.
 
-Images are (N, H, W) or (N, C, H, W) arrays or tensors; of several channels the first is used.
+Images are (N, H, W) or (N, C, H, W) arrays, tensors or a TileSet's tiles (read one at a
+time, so memory-mapped tiles stay on disk); of several channels the first is used.
 """
 
 from __future__ import annotations
@@ -26,14 +27,17 @@ _MAD_TO_SIGMA = 1.4826
 _EIGHT = np.ones((3, 3), dtype=bool)  # 8-connected neighbourhood
 
 
-def _images(images) -> np.ndarray:
-    """(N, H, W) float view of ``images`` (first channel of an (N, C, H, W) batch)."""
-    x = images.numpy() if hasattr(images, "numpy") else np.asarray(images)
-    if x.ndim == 4:
-        x = x[:, 0]
-    if x.ndim != 3 or len(x) == 0:
-        raise ValueError(f"expected images of shape (N, H, W) or (N, C, H, W), got {x.shape}")
-    return x
+def _images(images):
+    """Yield the (H, W) float64 images of a batch (the first channel of (N, C, H, W))."""
+    n = len(images) if hasattr(images, "__len__") else 0
+    first = np.asarray(images[0]) if n else np.zeros(0)
+    if first.ndim not in (2, 3):
+        raise ValueError(f"expected images of shape (N, H, W) or (N, C, H, W), got "
+                         f"{getattr(images, 'shape', n)}")
+    for i in range(n):
+        image = images[i]
+        image = np.asarray(image.numpy() if hasattr(image, "numpy") else image, np.float64)
+        yield image[0] if image.ndim == 3 else image
 
 
 def robust_noise(image: np.ndarray) -> tuple[float, float]:
@@ -76,22 +80,21 @@ class PixelHistogram(TransformerMixin, BaseEstimator):
 
     def fit(self, images, y=None):
         """Choose the bin edges from the training images' pixels."""
-        x = _images(images)
         rng = np.random.default_rng(self.seed)
-        take = min(x.size, self.max_fit_pixels)
-        sample = x.reshape(-1)[rng.choice(x.size, take, replace=False)] if take < x.size \
-            else x.reshape(-1)
-        edges = np.unique(np.quantile(np.asarray(sample, np.float64),
-                                      np.linspace(0, 1, self.bins + 1)))
+        per_image = max(1, self.max_fit_pixels // max(1, len(images)))
+        sample = []
+        for image in _images(images):
+            v = image.reshape(-1)
+            sample.append(rng.choice(v, per_image, replace=False) if per_image < v.size else v)
+        edges = np.unique(np.quantile(np.concatenate(sample), np.linspace(0, 1, self.bins + 1)))
         self.edges_ = edges[1:-1]  # inner edges; the outer bins are open-ended
         return self
 
     def transform(self, images) -> np.ndarray:
         """Return (N, n_bins + 8) features."""
-        x = _images(images)
         out = []
-        for image in x:
-            v = np.asarray(image, np.float64).reshape(-1)
+        for image in _images(images):
+            v = image.reshape(-1)
             hist = np.bincount(np.searchsorted(self.edges_, v), minlength=len(self.edges_) + 1)
             background, sigma = robust_noise(v)
             moments = [v.mean(), v.std(), background, sigma,

@@ -18,10 +18,15 @@ __all__ = ["PaperResult"]
 
 @dataclass
 class PaperResult:
-    """A table to show and the records it adds to the results store (one call to record)."""
+    """A table to show and the records it adds to the results store (one call to record).
+
+    ``uncertainties`` are the records' ± (half-widths of 95 % intervals where a probe gives
+    them); ``text`` is Markdown that compares the table's rows from those intervals.
+    """
 
     table: pd.DataFrame
     records: dict[str, float] = field(default_factory=dict)
     note: str | None = None
     evidence: str = "analogue"
     uncertainties: dict[str, float] = field(default_factory=dict)
+    text: str = ""
