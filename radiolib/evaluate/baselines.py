@@ -66,11 +66,13 @@ def _peaks(image: np.ndarray, threshold: float, size: int, within=None) -> tuple
 
 
 class PixelHistogram(TransformerMixin, BaseEstimator):
-    """Fraction of pixels in each of ``bins`` brightness bins, plus robust moments.
+    """Fraction of pixels in each of ``bins`` brightness bins (but the last), plus moments.
 
     The bin edges are quantiles of (up to ``max_fit_pixels``) training pixels, so each bin
-    holds about as many training pixels whatever the units. The moments are the mean,
-    standard deviation, median, robust sigma, 1st, 99th and 99.9th percentiles and maximum.
+    holds about as many training pixels whatever the units. The moments are the median, the
+    logs of the robust sigma and of the standard deviation over it, and the mean, 1st, 99th and
+    99.9th percentiles and maximum in robust sigmas from the median (through asinh, so that a
+    few bright crops do not dominate a linear probe).
     """
 
     def __init__(self, bins: int = 32, max_fit_pixels: int = 1_000_000, seed: int = 0):
@@ -91,15 +93,19 @@ class PixelHistogram(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, images) -> np.ndarray:
-        """Return (N, n_bins + 8) features."""
+        """Return (N, n_bins - 1 + 8) features."""
         out = []
         for image in _images(images):
             v = image.reshape(-1)
             hist = np.bincount(np.searchsorted(self.edges_, v), minlength=len(self.edges_) + 1)
             background, sigma = robust_noise(v)
-            moments = [v.mean(), v.std(), background, sigma,
-                       *np.percentile(v, [1, 99, 99.9]), v.max()]
-            out.append(np.concatenate([hist / v.size, moments]))
+            scale = sigma if sigma > 0 else 1.0
+            tails = np.arcsinh((np.array([v.mean(), *np.percentile(v, [1, 99, 99.9]), v.max()])
+                                - background) / scale)  # in noise units, heavy tails tamed
+            moments = [background, np.log(scale), np.log(v.std() / scale + 1e-12), *tails]
+            # the last bin's share is one minus the others': dropped, so that no feature is an
+            # exact combination of the others (a probe would standardise that null direction)
+            out.append(np.concatenate([hist[:-1] / v.size, moments]))
         return np.asarray(out)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 __all__ = ["LEVEL", "LOWER_IS_BETTER", "METRICS", "Bootstrap", "Interval", "compare",
-           "comparison_text"]
+           "comparison_text", "interval_note"]
 
 #: Confidence level of every interval the book shows.
 LEVEL = 0.95
@@ -153,6 +153,7 @@ def compare(name_a: str, name_b: str, a: Interval, b: Interval, difference: Inte
             = None, *, metric: str = "mse", label: str | None = None) -> str:
     """Return one sentence on whether ``name_a`` scores better than ``name_b``, from the intervals.
 
+    The row ahead is named first, with its score first and the difference taken from it.
     An order is stated as "beats" only when the two intervals do not overlap and the paired
     interval of the difference (when given) excludes 0. When only the paired difference
     excludes 0, the sentence says which is ahead on the same test items and that the separate
@@ -160,20 +161,22 @@ def compare(name_a: str, name_b: str, a: Interval, b: Interval, difference: Inte
     """
     label = label or metric.replace("_", " ")
     level = f"{a.level:.0%}".replace("%", " %")
-    lower = metric in LOWER_IS_BETTER
-    diff_out = difference is None or difference.excludes(0.0)
     delta = a.value - b.value
     if difference is not None and not np.isclose(difference.value, delta):
         raise ValueError(f"the difference {difference.value!r} is not {name_a}'s score minus "
                          f"{name_b}'s ({a.value!r} - {b.value!r})")
-    a_first = (delta < 0) == lower
-    first, second = (name_a, name_b) if a_first else (name_b, name_a)
+    if delta != 0 and (delta < 0) != (metric in LOWER_IS_BETTER):  # b ahead: named first
+        name_a, name_b, a, b = name_b, name_a, b, a
+        if difference is not None:
+            difference = Interval(-difference.value, -difference.high, -difference.low,
+                                  difference.level)
+    diff_out = difference is None or difference.excludes(0.0)
     scores = f"{label} {a.format()} vs {b.format()}"
     diff = "" if difference is None else f"; difference {difference.format()} (paired)"
     if not a.overlaps(b) and diff_out and delta != 0:
-        return f"{first} beats {second} at {level}: {scores}{diff}."
+        return f"{name_a} beats {name_b} at {level}: {scores}{diff}."
     if difference is not None and difference.excludes(0.0):
-        return (f"{first} is ahead of {second} on the same test items, but their separate "
+        return (f"{name_a} is ahead of {name_b} on the same test items, but their separate "
                 f"{level} intervals overlap: {scores}{diff}.")
     return f"{name_a} and {name_b} are indistinguishable at {level}: {scores}{diff}."
 
@@ -185,3 +188,9 @@ def comparison_text(pairs: Iterable[tuple[str, str]], scores: Mapping[str, Inter
     differences = differences or {}
     return "\n".join("- " + compare(a, b, scores[a], scores[b], differences.get((a, b)),
                                      metric=metric, label=label) for a, b in pairs)
+
+
+def interval_note(note: str | None = None) -> str:
+    """Return a record's note followed by what its ± means (the report shows ± only)."""
+    what = "± is the half-width of a 95 % bootstrap interval over the test items"
+    return f"{note}; {what}" if note else what

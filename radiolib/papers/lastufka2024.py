@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from radiolib.evaluate.intervals import interval_note
 from radiolib.evaluate.scoring import PREDICT_MEAN, ProbeScores, class_probe, count_probe
 from radiolib.evaluate.splits import holdout_split
 from radiolib.papers import PaperResult, survey
@@ -112,8 +113,8 @@ def count_mse_table(features: dict[str, np.ndarray], counts, *, crops=None, seed
     ``crops`` (the held-out crops at full resolution, e.g. a TileSet's ``tiles``) the same
     probe is fitted on a pixel histogram (baseline) and on a 5σ peak count (hand-made);
     "predict the mean" is always there. Intervals: bootstrap over the test crops (paired
-    between rows); ``text`` compares each DINO backbone with its untrained twin and the
-    references, and each untrained one with predicting the mean.
+    between rows); ``text`` compares each DINO backbone with its untrained twin, and every
+    backbone with predicting the mean and with the references.
     """
     counts = np.asarray(counts, dtype=float)
     fit, test = holdout_split(len(counts), TEST_FRACTION, seed=seed)
@@ -127,10 +128,10 @@ def count_mse_table(features: dict[str, np.ndarray], counts, *, crops=None, seed
     refs = [n for n, k in scores.kinds.items() if k not in ("model", "mean")]
     dino = [n for n in features if _model(n)]
     pairs = [(n, n.replace("(DINO)", "(untrained)")) for n in dino]
-    pairs += _reference_pairs(dino, refs)
-    pairs += [(n, PREDICT_MEAN) for n in features if n not in dino]
+    pairs += [(n, PREDICT_MEAN) for n in features]
+    pairs += _reference_pairs(features, refs)
     table = scores.table().rename(columns={"mse": "source-count MSE (held-out crops)"})
-    return PaperResult(table, records, note=note, uncertainties=spreads,
+    return PaperResult(table, records, note=interval_note(note), uncertainties=spreads,
                        text=scores.text(pairs, label="MSE"))
 
 
@@ -188,7 +189,7 @@ def ablation_table(features: dict[str, np.ndarray], untrained: np.ndarray, count
     pairs = [(name, "untrained") for name in features]
     pairs += [("rotation + power-law", "none"), ("untrained", PREDICT_MEAN)]
     pairs += [(r, PREDICT_MEAN) for r in refs]
-    return PaperResult(table, records, note=note, uncertainties=spreads,
+    return PaperResult(table, records, note=interval_note(note), uncertainties=spreads,
                        text=scores.text(pairs, label="MSE"))
 
 
@@ -242,7 +243,8 @@ def probe_records(probes: dict[str, ProbeScores], *, released: bool,
         pairs = [(m, m.replace("(DINO)", "(untrained)")) for m in models if _model(m)]
         pairs += _reference_pairs(models, refs)
         text.append(f"**{dataset}**\n\n{scores.text(pairs, label='accuracy')}")
-    return PaperResult(pd.DataFrame(rows), records, note=note, uncertainties=spreads,
+    return PaperResult(pd.DataFrame(rows), records, note=interval_note(note),
+                       uncertainties=spreads,
                        evidence="released-weights" if released else "analogue",
                        text="\n\n".join(text))
 

@@ -167,3 +167,10 @@ def test_comparison_text_lists_each_pair():
     lines = text.splitlines()
     assert lines[0].startswith("- DINO beats untrained at 95 %: MSE 10 [9, 11] vs 20 [18, 22]")
     assert lines[1].startswith("- untrained and mean are indistinguishable at 95 %")
+    flipped = compare("untrained", "DINO", scores["untrained"], scores["DINO"],
+                      Interval(10.0, 8.0, 12.0), label="MSE")  # the row ahead comes first
+    assert flipped == ("DINO beats untrained at 95 %: MSE 10 [9, 11] vs 20 [18, 22]; "
+                       "difference -10 [-12, -8] (paired).")
+    higher = compare("A", "B", Interval(0.6, 0.55, 0.65), Interval(0.8, 0.75, 0.85),
+                     metric="accuracy")
+    assert higher.startswith("B beats A at 95 %: accuracy 0.8 [0.75, 0.85] vs 0.6")

@@ -73,7 +73,8 @@ def test_count_mse_table_records_the_published_keys():
         assert 0 < result.uncertainties[key] < 1
     assert not any(k in result.records for k in lastufka2024.COUNT_MSE_KEYS["ViT-S/8"])
     assert result.records["extra.dino.count_mse.predict_the_mean"] == mse["predict the mean"]
-    assert "- ResNet50 (DINO) beats" not in result.text  # no untrained ResNet50 to compare
+    assert "ResNet50 (untrained)" not in result.text  # no untrained ResNet50 to compare
+    assert "- ResNet50 (DINO) beats predict the mean at 95 %" in result.text
     assert "ViT-S/8 (untrained) and predict the mean are indistinguishable" in result.text
 
 
