@@ -162,15 +162,39 @@ def test_riggi_model_recipes_follow_the_paper():
 
 
 def test_thresholding_result_and_record_result(tmp_path):
-    probes = pd.DataFrame({"probe": ["PECULIAR vs rest (AUC)"] * 2,
-                           "model": ["hulk_smgps", riggi2024.NO_THRESHOLDING],
-                           "score": [0.8, 0.7], "score_std": [0.01, 0.01]})
+    rng = np.random.default_rng(0)
+    n_fit, n_test = 120, 200
+    fit = {"peculiar": rng.random(n_fit) < 0.3, "primary": rng.choice(["A", "B"], n_fit)}
+    test = {"peculiar": rng.random(n_test) < 0.3, "primary": rng.choice(["A", "B"], n_test)}
+
+    def embed(labels, strength):
+        return {"probe": np.c_[strength * fit[labels] + rng.normal(size=n_fit),
+                               rng.normal(size=n_fit)],
+                "test": np.c_[strength * test[labels] + rng.normal(size=n_test),
+                              rng.normal(size=n_test)]}
+
+    emb = {"hulk_smgps": embed("peculiar", 4.0), riggi2024.NO_THRESHOLDING: embed("peculiar", 0),
+           "untrained": embed("peculiar", 0)}
+    images = {"probe": rng.normal(size=(n_fit, 12, 12)), "test": rng.normal(size=(n_test, 12, 12))}
+    probes = riggi2024.frame_label_probes(emb, fit, test, images=images, n_boot=200)
+    assert set(probes) == set(riggi2024.FRAME_PROBES)
     result = riggi2024.thresholding_result(probes, note="toy")
-    assert result.records["extra.simclr.thresholding_effect"] == pytest.approx(0.1)
+    effect = result.records["extra.simclr.thresholding_effect"]
+    assert effect > result.uncertainties["extra.simclr.thresholding_effect"] > 0
     assert "extra.simclr.probe.hulk_smgps_nothr.peculiar_auc" in result.records
-    store = ResultsStore(tmp_path, "smoke", "03_x")
+    assert "extra.simclr.probe.shape_moments.primary_bal_acc" in result.records
+    assert set(result.table["kind"]) == {"model", "baseline", "hand-made"}
+    assert "hulk_smgps beats hulk_smgps, no thresholding at 95 %" in result.text
+    assert "95 % bootstrap" in result.note
+    store = ResultsStore(tmp_path, "smoke", "03_simclr_pretraining")
     store.record_result(result)
-    assert store.results["extra.simclr.thresholding_effect"]["note"] == "toy"
+    saved = store.results["extra.simclr.thresholding_effect"]
+    assert saved["uncertainty"] == pytest.approx(
+        result.uncertainties["extra.simclr.thresholding_effect"])
+    one_class = dict(fit, peculiar=np.zeros(n_fit, bool))
+    assert list(riggi2024.frame_label_probes(emb, one_class, test, n_boot=50)) == \
+        ["primary label (bal. acc.)"]
+    assert store.results["extra.simclr.thresholding_effect"]["note"].startswith("toy; ±")
     store.record_result(PaperResult(pd.DataFrame(), {"extra.a": 1.0}, uncertainties={
         "extra.a": 0.5}, evidence="like-for-like"))
     assert store.results["extra.a"] == {"value": 1.0, "note": None,
