@@ -12,7 +12,8 @@ scikit-learn transformers (``fit`` / ``transform`` on images) give two reference
   peaks over the extent, the Fanaroff-Riley ratio): a hand-made answer for classification.
 
 Images are (N, H, W) or (N, C, H, W) arrays, tensors or a TileSet's tiles (read one at a
-time, so memory-mapped tiles stay on disk); of several channels the first is used.
+time, so memory-mapped tiles stay on disk); of several channels the first is used. Blank
+(NaN) pixels, outside a mosaic's coverage, read as the image's median.
 """
 
 from __future__ import annotations
@@ -37,7 +38,11 @@ def _images(images):
     for i in range(n):
         image = images[i]
         image = np.asarray(image.numpy() if hasattr(image, "numpy") else image, np.float64)
-        yield image[0] if image.ndim == 3 else image
+        image = image[0] if image.ndim == 3 else image
+        blank = ~np.isfinite(image)
+        if blank.any():  # outside a mosaic's coverage: read as flat background
+            image = np.where(blank, np.median(image[~blank]) if (~blank).any() else 0.0, image)
+        yield image
 
 
 def robust_noise(image: np.ndarray) -> tuple[float, float]:

@@ -87,7 +87,8 @@ class Interval:
 
     def format(self, digits: int = 3) -> str:
         """``"12.3 [11.1, 13.6]"`` with ``digits`` significant digits."""
-        return f"{self.value:.{digits}g} [{self.low:.{digits}g}, {self.high:.{digits}g}]"
+        v, lo, hi = (x + 0.0 for x in (self.value, self.low, self.high))  # no "-0"
+        return f"{v:.{digits}g} [{lo:.{digits}g}, {hi:.{digits}g}]"
 
 
 class Bootstrap:

@@ -159,7 +159,8 @@ def thresholding_result(probes: dict[str, ProbeScores], *, untrained: str = "unt
         pairs = [("hulk_smgps", NO_THRESHOLDING)]
         pairs += [(m, untrained) for m in models if m != untrained]
         pairs += [(m, r) for m in models for r in refs]
-        text.append(f"**{name}**\n\n{scores.text(pairs, label=scores.metric.replace('_', ' '))}")
+        label = {"auc": "AUC"}.get(scores.metric, scores.metric.replace("_", " "))
+        text.append(f"**{name}**\n\n{scores.text(pairs, label=label)}")
     first = next(iter(probes.values()), None)
     if first is not None and {"hulk_smgps", NO_THRESHOLDING} <= set(first.predictions):
         effect = first.difference("hulk_smgps", NO_THRESHOLDING)

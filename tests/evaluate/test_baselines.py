@@ -43,6 +43,11 @@ def test_peak_counter_threshold_and_input_shapes():
     flat = np.zeros((1, 16, 16))
     flat[0, 5:7, 5:7] = 1.0  # a flat-topped source on a clipped background counts once
     assert PeakCounter().transform(flat)[0, 0] == 1
+    blank = image.copy()
+    blank[:, :20] = np.nan  # a tile at a mosaic's edge
+    assert PeakCounter().transform(blank[None])[0, 0] == 1
+    assert np.isfinite(PixelHistogram().fit(blank[None]).transform(blank[None])).all()
+    assert np.isfinite(ShapeMoments().transform(np.full((1, 8, 8), np.nan))).all()
     with pytest.raises(ValueError, match="N, H, W"):
         PeakCounter().transform(np.zeros((16, 16)))
 

@@ -151,6 +151,11 @@ def test_text_never_says_better_when_intervals_overlap(metric):
             assert text.startswith(f"{winner} beats"), text
 
 
+def test_interval_format():
+    assert Interval(-0.0, -0.5, 0.25).format() == "0 [-0.5, 0.25]"
+    assert Interval(12.345, 11.0, 13.61).format(2) == "12 [11, 14]"
+
+
 def test_compare_rejects_a_difference_of_other_scores():
     with pytest.raises(ValueError, match="minus"):
         compare("A", "B", Interval(1.0, 0.5, 1.5), Interval(2.0, 1.5, 2.5),
