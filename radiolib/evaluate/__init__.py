@@ -1,5 +1,7 @@
 """Downstream evaluation of pre-trained backbones: embeddings, probes, label counts, fine-tuning.
 
+The morphology-classification protocol of Riggi et al. is :mod:`~radiolib.evaluate.classify`.
+
 Also the evaluation callbacks that :func:`radiolib.ssl.train` calls during pre-training
 (:func:`count_mse_callback`), since they are probes.
 
@@ -12,6 +14,18 @@ Also the evaluation callbacks that :func:`radiolib.ssl.train` calls during pre-t
 
 from radiolib.evaluate.backbones import PUBLISHED, load_backbone
 from radiolib.evaluate.callbacks import count_mse, count_mse_callback
+from radiolib.evaluate.classify import (
+    Draw,
+    balanced_draws,
+    class_metrics,
+    dihedral_features,
+    finetune_predict,
+    frozen_protocol,
+    load_draws,
+    save_draws,
+    summarise_draws,
+    train_softmax_head,
+)
 from radiolib.evaluate.finetune import FineTuned, backbone_blocks, finetune_classifier
 from radiolib.evaluate.label_counts import balanced_subset, label_count_curve
 from radiolib.evaluate.probes import (
@@ -22,25 +36,36 @@ from radiolib.evaluate.probes import (
     linear_probe,
     random_embeddings,
 )
-from radiolib.evaluate.projection import tsne_2d
+from radiolib.evaluate.projection import tsne_2d, umap_2d
 from radiolib.evaluate.splits import holdout_split
 
 __all__ = [
     "PUBLISHED",
+    "Draw",
     "FineTuned",
     "backbone_blocks",
+    "balanced_draws",
     "balanced_subset",
     "bootstrap_std",
     "checkpoint_embeddings",
+    "class_metrics",
     "count_mse",
     "count_mse_callback",
     "count_regression_mse",
+    "dihedral_features",
     "finetune_classifier",
+    "finetune_predict",
+    "frozen_protocol",
     "holdout_split",
     "knn_probe",
     "label_count_curve",
     "linear_probe",
     "load_backbone",
+    "load_draws",
     "random_embeddings",
+    "save_draws",
+    "summarise_draws",
+    "train_softmax_head",
     "tsne_2d",
+    "umap_2d",
 ]
