@@ -14,8 +14,10 @@ all classes (their Sect. 2.5), quoting the mean and its error over the draws.
 * :func:`train_softmax_head` trains the layer (Adam, cross-entropy) on those features;
   :func:`class_metrics` scores predictions as the paper defines; :func:`frozen_protocol`
   runs the whole protocol over the draws and :func:`summarise_draws` gives mean ± error.
-* :func:`finetune_predict` fine-tunes the whole network (or its last blocks) and returns test
-  predictions, for the label-fraction curve (the paper's Sect. 3.3, Fig. 7).
+* :func:`finetune_predict` fine-tunes the whole network (or its last blocks) and scores its
+  test predictions; :func:`label_fraction_curve` repeats it on shrinking fractions of the
+  training set (the paper's Sect. 3.3, Fig. 7). :func:`confident_mistakes` lists the test
+  images classified wrong with the highest probability (the paper's Fig. A.1).
 
 - [0] Riggi et al. 2024, PASA, arXiv:2404.18462
 """
@@ -38,9 +40,9 @@ from radiolib.files import atomic_path
 from radiolib.models.extractor import FeatureExtractor
 
 __all__ = ["METRICS", "N_VIEWS", "Draw", "ProtocolResult", "SoftmaxHead", "balanced_draws",
-           "class_metrics", "confusion", "dihedral_features", "finetune_predict",
-           "frozen_protocol", "load_draws", "save_draws", "summarise_draws",
-           "train_softmax_head"]
+           "class_metrics", "confident_mistakes", "confusion", "dihedral_features",
+           "finetune_predict", "frozen_protocol", "label_fraction_curve", "load_draws",
+           "save_draws", "summarise_draws", "train_softmax_head"]
 
 #: Scores per class and overall, as Riggi et al. Sect. 2.5 define them.
 METRICS = ("precision", "recall", "f1", "contamination")
@@ -302,3 +304,53 @@ def finetune_predict(model: FeatureExtractor, images: torch.Tensor, labels, draw
         logits = torch.cat([run.head(run.model(b.to(dev))).cpu()
                             for b in images[draw.test].split(256)])
     return class_metrics(y[draw.test], logits.argmax(1).numpy(), class_names)
+
+
+def label_fraction_curve(starts: dict[str, FeatureExtractor], images: torch.Tensor, labels,
+                         draws: Sequence[Draw], fractions: Sequence[float],
+                         class_names: Sequence[str], *, seed: int = 0,
+                         progress=None, **finetune) -> pd.DataFrame:
+    """Fine-tune each starting model on shrinking fractions of each draw's training set.
+
+    For every draw, fraction ``f`` and start, ``round(f x n)`` of the ``n`` training images per
+    class (at least one) are drawn, seeded, and the model fine-tuned on them
+    (:func:`finetune_predict`, keyword arguments ``finetune``); the draw's test set never
+    changes. Returns one row per (start, fraction, draw): ``n_train`` and the ``all`` scores.
+    ``progress`` (e.g. a tqdm bar) is updated once per run.
+    """
+    if not fractions or min(fractions) <= 0 or max(fractions) > 1:
+        raise ValueError(f"fractions must lie in (0, 1], got {list(fractions)}")
+    y = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, d in enumerate(draws):
+        per_class = int(np.bincount(y[d.train]).max())
+        for f in sorted(fractions):
+            n = max(1, int(round(f * per_class)))
+            picks = [rng.permutation(d.train[y[d.train] == c])[:n] for c in np.unique(y[d.train])]
+            sub = Draw(np.sort(np.concatenate(picks)), d.test)
+            for name, model in starts.items():
+                table = finetune_predict(model, images, y, sub, class_names, seed=seed + i,
+                                         **finetune)
+                rows.append({"start": name, "fraction": f, "draw": i,
+                             "n_train": len(sub.train), **table.loc[ALL, list(METRICS)]})
+                if progress is not None:
+                    progress.update(1)
+    return pd.DataFrame(rows)
+
+
+def confident_mistakes(predictions: Sequence[dict], n: int = 8) -> pd.DataFrame:
+    """Return the ``n`` misclassified test images predicted with the highest probability.
+
+    ``predictions`` as in :attr:`ProtocolResult.predictions`; returns ``draw, index`` (into the
+    labelled set), ``y_true, y_pred, probability``, most confident first.
+    """
+    rows = []
+    for i, p in enumerate(predictions):
+        wrong = np.flatnonzero(p["y_pred"] != p["y_true"])
+        rows += [{"draw": i, "index": int(p["test"][j]), "y_true": int(p["y_true"][j]),
+                  "y_pred": int(p["y_pred"][j]), "probability": float(p["proba"][j].max())}
+                 for j in wrong]
+    table = pd.DataFrame(rows, columns=["draw", "index", "y_true", "y_pred", "probability"])
+    table = table.sort_values("probability", ascending=False, kind="stable")
+    return table.head(n).reset_index(drop=True)
