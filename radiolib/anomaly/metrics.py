@@ -104,10 +104,11 @@ def crossing(scan: pd.DataFrame, scores=None, kinds=None, *, a: str = "recall",
 
     The difference ``a - b`` is followed along the grid; where it changes sign between two
     thresholds the crossing is placed by linear interpolation (on a grid point where it is
-    0). With several crossings the one with the highest interpolated value wins (the best
-    compromise). With ``scores`` and ``kinds`` the metrics are then evaluated exactly at that
-    threshold; otherwise they are interpolated. Returns ``threshold``, ``value`` (the
-    interpolated common value) and the :data:`METRICS`; all NaN where the curves never cross.
+    0, unless both curves are 0 there). With several crossings the one with the highest
+    interpolated value wins (the best compromise). With ``scores`` and ``kinds`` the metrics
+    are then evaluated exactly at that threshold; otherwise they are interpolated. Returns
+    ``threshold``, ``value`` (the interpolated common value) and the :data:`METRICS`; all
+    NaN where the curves never cross.
     """
     t = scan["threshold"].to_numpy(float)
     d = (scan[a] - scan[b]).to_numpy(float)
@@ -116,6 +117,8 @@ def crossing(scan: pd.DataFrame, scores=None, kinds=None, *, a: str = "recall",
     for i in range(len(t) - 1):
         d0, d1 = d[i], d[i + 1]
         if not (np.isfinite(d0) and np.isfinite(d1)):
+            continue
+        if d0 == 0 and va[i] == 0:  # both curves at zero: no compromise there
             continue
         if d0 == 0:
             cand = (t[i], va[i])
@@ -126,7 +129,7 @@ def crossing(scan: pd.DataFrame, scores=None, kinds=None, *, a: str = "recall",
             continue
         if best is None or cand[1] > best[1]:
             best = cand
-    if best is None and len(t) and d[-1] == 0:
+    if best is None and len(t) and d[-1] == 0 and va[-1] > 0:
         best = (t[-1], va[-1])
     out = {"threshold": np.nan, "value": np.nan, **dict.fromkeys(METRICS, np.nan)}
     if best is None:

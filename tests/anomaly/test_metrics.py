@@ -78,3 +78,9 @@ def test_crossing_evaluates_metrics_exactly_with_scores():
     exact = threshold_scan(scores, kinds, [out["threshold"]]).iloc[0]
     assert out["recall"] == exact["recall"] and out["precision"] == exact["precision"]
     assert abs(out["recall"] - out["precision"]) < 0.2
+
+
+def test_crossing_ignores_both_curves_at_zero():
+    scan = pd.DataFrame({"threshold": [0.0, 0.5, 1.0], "recall": [1.0, 0.0, 0.0],
+                         "precision": [0.1, 0.0, 0.0]})
+    assert np.isnan(crossing(scan)["threshold"])
