@@ -16,8 +16,10 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from astropy.visualization import ZScaleInterval
 from sklearn.ensemble import RandomForestRegressor
 
 from radiolib.errors import DataError
@@ -120,9 +122,6 @@ def write_thumbnails(table: pd.DataFrame, images, folder: str | os.PathLike) -> 
 
     Paths are relative to the review file's folder when ``folder`` is inside it.
     """
-    import matplotlib.pyplot as plt
-    from astropy.visualization import ZScaleInterval
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     table = table.copy()

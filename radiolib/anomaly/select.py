@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import lightgbm as lgb
 import numpy as np
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
@@ -58,8 +59,6 @@ def select_features(x, y, *, valid_size: float = 0.2, test_size: float = 0.2, se
     ``valid_size`` and ``test_size`` are fractions of all frames. ``params`` override
     :data:`LGBM_PARAMS`.
     """
-    import lightgbm as lgb  # an optional heavy import, only where it is used
-
     x = np.asarray(x, np.float32)
     y = np.asarray(y, bool).astype(int)
     if x.ndim != 2 or len(x) != len(y):

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import umap
+from sklearn.decomposition import PCA
 
 from radiolib.anomaly import (
     CONTAMINATION_GRID,
@@ -278,13 +280,9 @@ def umap_2d(x, *, seed: int = 0, method: str = "umap") -> np.ndarray:
     """
     x = np.asarray(x, float)
     if method == "pca":
-        from sklearn.decomposition import PCA
-
         return PCA(2, random_state=seed).fit_transform(x)
     if method != "umap":
         raise ValueError(f"method must be 'umap' or 'pca', got {method!r}")
-    import umap  # heavy import (numba), only where used
-
     n_neighbors = int(max(2, min(15, len(x) - 1)))
     return umap.UMAP(n_neighbors=n_neighbors, random_state=seed, n_jobs=1).fit_transform(x)
 
