@@ -120,6 +120,22 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_anomaly(args: argparse.Namespace) -> int:
+    from radiolib.anomaly import rank_search, review_search
+
+    if args.action == "rank":
+        table = rank_search(args.source, args.out, backbone=args.backbone, top=args.top,
+                            seed=args.seed)
+        print(f"{len(table)} candidates ranked by anomaly score: {args.out} "
+              f"(score them 0-5 in column user_score, then `radiolib anomaly review {args.out}`)")
+    else:
+        table = review_search(args.review_file, weight=args.weight, top=args.top)
+        n = int(table["user_score"].notna().sum())
+        print(f"re-ranked {args.review_file} from {n} scored frame(s); the previous file is "
+              "kept as a numbered .bak")
+    return 0
+
+
 class _LazyChoices:
     """Valid names read from a module on first use (a value checked, a help page shown).
 
@@ -302,6 +318,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="re-execute even if cached")
     p.add_argument("--book-dir", type=Path, help="book folder (default: the repository's book/)")
     p.set_defaults(func=_cmd_reproduce)
+
+    p = sub.add_parser(
+        "anomaly",
+        help="blind search for peculiar tiles: rank by Isolation Forest, review, re-rank",
+        description="Riggi et al. 2024's Task III on your own tiles: `rank` embeds a TileSet "
+        "(from `radiolib tile`) with a backbone, or reads an .npy of embeddings, scores every "
+        "frame with an Isolation Forest (200 trees, max_samples 0.02) and writes a review CSV "
+        "of the top frames with thumbnails; `review` reads your 0-5 scores back from that CSV "
+        "and re-ranks (the old file is kept as a numbered .bak).",
+    )
+    asub = p.add_subparsers(dest="action", required=True)
+    q = asub.add_parser("rank", help="score every frame and write the ranked review CSV")
+    q.add_argument("source", type=Path, metavar="TILES_OR_EMBEDDINGS",
+                   help="TileSet folder or .npy array (frames x features)")
+    q.add_argument("--backbone", metavar="NAME",
+                   help="run folder, checkpoint, published name or random:<arch> (TileSets)")
+    q.add_argument("--out", required=True, type=Path, metavar="RANKED.csv")
+    q.add_argument("--top", type=int, default=50, help="frames listed (default 50)")
+    q.add_argument("--seed", type=int, default=0)
+    q.set_defaults(func=_cmd_anomaly)
+    q = asub.add_parser("review", help="re-rank a review CSV from the scores filled in")
+    q.add_argument("review_file", type=Path, metavar="RANKED.csv")
+    q.add_argument("--weight", type=float, default=0.5,
+                   help="share of the predicted person's score in the ranking (default 0.5)")
+    q.add_argument("--top", type=int, help="frames listed (default: as before)")
+    q.set_defaults(func=_cmd_anomaly)
     return parser
 
 

@@ -1,5 +1,11 @@
 """Figure functions: data in, :class:`matplotlib.figure.Figure` out; one module per book stage."""
 
+from radiolib.plots.anomaly import (
+    plot_feature_importance,
+    plot_fig12,
+    plot_inspection_curves,
+    plot_projection,
+)
 from radiolib.plots.data import plot_channels, plot_image_grid, plot_scaling_comparison, use_style
 from radiolib.plots.evaluate import (
     plot_attention_maps,
@@ -26,6 +32,10 @@ from radiolib.plots.ssl_figures import (
 )
 
 __all__ = [
+    "plot_feature_importance",
+    "plot_fig12",
+    "plot_inspection_curves",
+    "plot_projection",
     "display_norm",
     "plot_ablation",
     "plot_attention_maps",
