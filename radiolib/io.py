@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
-from astropy.io.fits.verify import VerifyWarning
+from astropy.io.fits.verify import VerifyError, VerifyWarning
 from astropy.table import Table
 from astropy.wcs import WCS, FITSFixedWarning
 from astropy.wcs.utils import proj_plane_pixel_area
@@ -314,13 +314,42 @@ def describe(image: Image) -> dict[str, str]:
     return info
 
 
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+def _printable(header: fits.Header) -> fits.Header:
+    """Copy ``header`` with the non-printable characters of its text replaced by spaces.
+
+    FITS allows only printable ASCII in cards, but real headers break the rule (SkyView's
+    FIRST cut-outs have TABs in COMMENT cards) and astropy refuses to write them.
+    """
+    def clean(card: fits.Card) -> fits.Card:
+        try:
+            value, comment = card.value, card.comment or ""
+        except (VerifyError, ValueError):  # e.g. a TAB inside a quoted value: parse it cleaned
+            raw = getattr(card, "_image", None) or ""  # the card's 80 characters as read
+            return fits.Card.fromstring(_UNPRINTABLE.sub(" ", raw))
+        if not (isinstance(value, str) and _UNPRINTABLE.search(value)) \
+                and not _UNPRINTABLE.search(comment):
+            return card
+        if isinstance(value, str):
+            value = _UNPRINTABLE.sub(" ", value)
+        return fits.Card(card.keyword, value, _UNPRINTABLE.sub(" ", comment))
+
+    return fits.Header([clean(card) for card in header.copy().cards])
+
+
 def write_fits(path: str | os.PathLike, data: np.ndarray,
                header: fits.Header | None = None) -> Path:
-    """Write ``data`` (with ``header``) as a primary-HDU FITS file, atomically; return the path."""
+    """Write ``data`` (with ``header``) as a primary-HDU FITS file, atomically; return the path.
+
+    Non-printable characters in the header's text (TABs in the COMMENT cards of SkyView
+    cut-outs) are replaced by spaces; the rest of the text is kept.
+    """
     data = np.asarray(data)
     if data.dtype.kind not in "biuf":
         raise FITSError(f"{path}: cannot write {data.dtype} pixels; give a numeric array")
-    hdu = fits.PrimaryHDU(data=data, header=header)
+    hdu = fits.PrimaryHDU(data=data, header=None if header is None else _printable(header))
     with atomic_path(path) as tmp:
         hdu.writeto(tmp, overwrite=True, output_verify="silentfix")
     return Path(path)

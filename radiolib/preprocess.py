@@ -109,17 +109,18 @@ def preprocess_files(paths: Iterable[str | os.PathLike], *, scaling: str | Scali
             array = scaler(read_fits(path).data)
             if size is not None and not sized:
                 array = resize(array, size)
-            png = atomic_path(target.with_suffix(".png")) if preview else nullcontext()
-            with atomic_path(target) as tmp, png as tmp_png:
-                np.save(tmp, array)
-                if preview:
-                    save_preview(tmp_png, array)
-        except (RadiolibError, ValueError, OSError) as exc:
+        except (RadiolibError, ValueError, OSError) as exc:  # a bad input: skipped, reported
             report.failed.append(Failure(path, str(exc)))
             rows.append((path, "", "", name, "failed", str(exc)))
-        else:
-            report.written.append(target)
-            rows.append((path, target, "x".join(map(str, array.shape)), name, "ok", ""))
+            continue
+        # an error writing (read-only or full disk) stops the run: it would fail every file
+        png = atomic_path(target.with_suffix(".png")) if preview else nullcontext()
+        with atomic_path(target) as tmp, png as tmp_png:
+            np.save(tmp, array)
+            if preview:
+                save_preview(tmp_png, array)
+        report.written.append(target)
+        rows.append((path, target, "x".join(map(str, array.shape)), name, "ok", ""))
     report.index_path = out_dir / "index.csv"
     with atomic_path(report.index_path) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
