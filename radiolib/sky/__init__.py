@@ -8,7 +8,7 @@ into tile labels for any pixel boxes; `field_stats` compares simulated and real 
 from radiolib.sky.plan import FieldPlan, plan_field
 from radiolib.sky.presets import PRESETS, ClassSpec, ClusterSpec, SkyPreset, get_preset
 from radiolib.sky.realism import field_stats
-from radiolib.sky.simulate import SimulatedField, render_rows, simulate
+from radiolib.sky.simulate import SimulatedField, estimate_resources, render_rows, simulate
 from radiolib.sky.truth import (
     DET_CLASSES,
     FRAME_LABELS,
@@ -30,6 +30,7 @@ __all__ = [
     "FieldPlan",
     "SimulatedField",
     "SkyPreset",
+    "estimate_resources",
     "field_stats",
     "frame_labels",
     "get_preset",

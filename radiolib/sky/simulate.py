@@ -45,12 +45,13 @@ from radiolib.sky.render import add_gaussians
 __all__ = ["SimulatedField", "StripWriter", "check_resources", "default_strip_rows",
            "estimate_resources", "fits_strips", "render_rows", "simulate", "write_field"]
 
-# Memory and disk per pixel, measured on the three presets at 2048..16384 pixels a side and
+# Memory and disk per pixel, measured on the three presets at 256..16384 pixels a side and
 # their own pixel scale (planning peaks at 1.7 B/pixel, emupilot; catalogues hold at most
-# 8e-4 rows/pixel of about 240 B), with a margin; objects per pixel grow with the pixel area.
+# 1.2e-3 rows/pixel, mgcls inside its primary beam, of about 240 B), with a margin of about
+# 2; objects per pixel grow with the pixel area.
 _PLAN_BYTES_PER_PIXEL = 3.0
 _STRIP_BYTES_PER_PIXEL = 48  # the rendered strip's working arrays
-_CATALOGUE_BYTES_PER_PIXEL = 1e-3 * 256
+_CATALOGUE_BYTES_PER_PIXEL = 2e-3 * 256
 
 
 @dataclass(frozen=True)
