@@ -266,8 +266,8 @@ class Terminated(BaseException):
 # OSErrors caused by where the user asked us to read or write, with what to do about them;
 # others (and every other exception) are bugs and keep their traceback.
 _PATH_ERRORS = {
-    errno.EACCES: "choose a folder you can write to (or fix its permissions)",
-    errno.EPERM: "choose a folder you can write to (or fix its permissions)",
+    errno.EACCES: "check its permissions, or write to a folder of your own",
+    errno.EPERM: "check its permissions, or write to a folder of your own",
     errno.EROFS: "the file system is read-only: write elsewhere",
     errno.ENOSPC: "free some disk space or write elsewhere",
     getattr(errno, "EDQUOT", -1): "free some disk space or write elsewhere",
@@ -288,11 +288,11 @@ def _on_sigterm(signum, frame):
 
 def _run(args: argparse.Namespace) -> int:
     """Run the subcommand with SIGTERM turned into `Terminated` (from the main thread)."""
+    _on_sigterm.pid = os.getpid()
     try:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not the main thread: signals cannot be handled here
         return args.func(args)
-    _on_sigterm.pid = os.getpid()
     try:
         return args.func(args)
     finally:
