@@ -362,6 +362,10 @@ def _read_yaml(path: str | os.PathLike) -> Any:
             return yaml.safe_load(f)
     except FileNotFoundError:
         raise ConfigError(f"config file {os.fspath(path)!r} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config {os.fspath(path)!r} is a folder, not a YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{os.fspath(path)}: not a YAML text file ({exc})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{os.fspath(path)}: not valid YAML ({exc})") from exc
 
@@ -406,7 +410,7 @@ def config_path(config: str | os.PathLike) -> Path:
     Raises
     ------
     ConfigError
-        If neither is found; the message lists the shipped recipes.
+        If neither is found (or a folder is given); the message lists the shipped recipes.
     """
     path = Path(config)
     if path.is_file():
@@ -418,6 +422,8 @@ def config_path(config: str | os.PathLike) -> Path:
         what = f"unknown config {os.fspath(config)!r}"
     else:
         what = f"config file {os.fspath(config)!r} not found"
+    if path.is_dir():
+        what = f"config {os.fspath(config)!r} is a folder, not a YAML file"
     raise ConfigError(f"{what}; give a YAML file or the name of a recipe shipped with "
                       f"radiolib: {', '.join(list_configs())}")
 
