@@ -10,6 +10,7 @@ and cross-matching with a source list (:mod:`~radiolib.detect.crossmatch`).
 """
 
 from radiolib.detect.config import DetectConfig, load_detect_config
+from radiolib.detect.crossmatch import crossmatch
 from radiolib.detect.data import DetectionImage, class_counts, field_images, rebalanced_split
 from radiolib.detect.metrics import (
     GROUPS,
@@ -21,6 +22,7 @@ from radiolib.detect.metrics import (
     scores,
 )
 from radiolib.detect.model import CLASS_NAMES, build_detector, resnet18_fpn, trunk_state
+from radiolib.detect.mosaic import detect_mosaic, write_catalogue
 from radiolib.detect.train import (
     evaluate_detector,
     load_detector,
@@ -39,6 +41,8 @@ __all__ = [
     "build_detector",
     "class_counts",
     "completeness_by",
+    "crossmatch",
+    "detect_mosaic",
     "evaluate_detector",
     "field_images",
     "image_counts",
@@ -54,4 +58,5 @@ __all__ = [
     "scores",
     "train_detector",
     "trunk_state",
+    "write_catalogue",
 ]
