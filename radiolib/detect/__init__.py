@@ -9,7 +9,7 @@ simulator's truth, re-balanced splits and the paper's augmentations
 and cross-matching with a source list (:mod:`~radiolib.detect.crossmatch`).
 """
 
-from radiolib.detect.config import DetectConfig, load_detect_config
+from radiolib.detect.config import DetectConfig, config_table, load_detect_config
 from radiolib.detect.crossmatch import crossmatch
 from radiolib.detect.data import DetectionImage, class_counts, field_images, rebalanced_split
 from radiolib.detect.metrics import (
@@ -41,6 +41,7 @@ __all__ = [
     "build_detector",
     "class_counts",
     "completeness_by",
+    "config_table",
     "crossmatch",
     "detect_mosaic",
     "evaluate_detector",

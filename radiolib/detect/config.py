@@ -14,12 +14,13 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from radiolib.errors import ConfigError
 from radiolib.ssl.config import check_provenance, config_path
 
-__all__ = ["DetectConfig", "load_detect_config"]
+__all__ = ["DetectConfig", "config_table", "load_detect_config"]
 
 METHOD = "maskrcnn"
 
@@ -144,3 +145,15 @@ def load_detect_config(source: str | os.PathLike | dict = "maskrcnn_riggi") -> D
         raise ConfigError(f"{where}: unknown detector config key(s) {unknown}; valid: "
                           f"{', '.join(sorted(known))}")
     return DetectConfig(**data, provenance=provenance)
+
+
+def config_table(config: DetectConfig) -> pd.DataFrame:
+    """One row per setting: its value, where it comes from and the note or reference."""
+    rows = []
+    for key, value in config.to_dict().items():
+        entry = config.provenance.get(key, {})
+        ref = entry.get("ref")
+        where = ", ".join(ref) if isinstance(ref, list) else ref or entry.get("where", "")
+        rows.append({"setting": key, "value": str(value), "from": entry.get("from", ""),
+                     "source / note": where or entry.get("note", "")})
+    return pd.DataFrame(rows).set_index("setting")
