@@ -42,12 +42,14 @@ from radiolib.detect import (
 )
 from radiolib.io import read_catalogue, read_fits
 from radiolib.papers import PaperResult
+from radiolib.published import claim_verdict, published_rows
 from radiolib.sky import simulate
 from radiolib.sky.presets import SMGPS
 
 __all__ = ["BACKBONES", "EXTRA", "FIGURES", "SCORPIO", "SURVEYS", "TEST_FRACTIONS",
-           "TRAIN_FRACTIONS", "backbone_sources", "completeness_vs_snr", "dataset_result",
-           "detection_images", "fig9_result", "fig9_runs", "fig10_result", "fig10_runs",
+           "TRAIN_FRACTIONS", "backbone_sources", "claims_table", "completeness_vs_snr",
+           "dataset_result", "detection_images", "fig9_result", "fig9_runs", "fig10_result",
+           "fig10_runs",
            "lotss_check", "run_once"]
 
 #: The paper's frozen backbones of Fig. 9 (legend order) and its ImageNet baseline.
@@ -294,3 +296,23 @@ def lotss_check(model, config: DetectConfig, real_dir: str | os.PathLike, *,
     return PaperResult(summary.to_frame("LoTSS cut-outs"), records,
                        note=f"radius {radius:g} arcsec",
                        details={"detections": det, "catalogue": ref, "by_flux": by_flux})
+
+
+def claims_table(*results: PaperResult) -> pd.DataFrame:
+    """Judge the paper's Sect. 4 claims (Figs. 9-10) on the records of ``results``.
+
+    Verdicts as the report's (:func:`radiolib.published.claim_verdict`): ``not run`` where a
+    side is missing (e.g. no ImageNet weights offline), else holds / fails / inconclusive
+    given the records' mean errors.
+    """
+    records = {k: {"value": v, "uncertainty": r.uncertainties.get(k)}
+               for r in results for k, v in r.records.items()}
+    rows = []
+    for row in published_rows():
+        if row["kind"] != "claim" or not row["key"].startswith(("riggi2024.fig9.",
+                                                                 "riggi2024.fig10.")):
+            continue
+        verdict, stat = claim_verdict(row["claim"], records)
+        rows.append({"claim": row["claim"]["text"], "range": row["claim"].get("range"),
+                     "difference": stat, "verdict": verdict})
+    return pd.DataFrame(rows)
