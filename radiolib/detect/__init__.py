@@ -21,7 +21,13 @@ from radiolib.detect.metrics import (
     match,
     scores,
 )
-from radiolib.detect.model import CLASS_NAMES, build_detector, resnet18_fpn, trunk_state
+from radiolib.detect.model import (
+    CLASS_NAMES,
+    build_detector,
+    recalibrate_norms,
+    resnet18_fpn,
+    trunk_state,
+)
 from radiolib.detect.mosaic import detect_mosaic, write_catalogue
 from radiolib.detect.train import (
     evaluate_detector,
@@ -52,6 +58,7 @@ __all__ = [
     "mask_iou",
     "match",
     "predict",
+    "recalibrate_norms",
     "rebalanced_split",
     "resnet18_fpn",
     "resolve_device",

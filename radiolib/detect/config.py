@@ -62,6 +62,9 @@ class DetectConfig:
     lr: float = 0.005
     momentum: float = 0.9
     weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    clip_grad_norm: float = 10.0
+    recalibrate_norms: bool = True
     provenance: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -94,6 +97,10 @@ def _checked(name: str, value: Any, default: Any) -> Any:
     def bad(why: str) -> ConfigError:
         return ConfigError(f"detector config key {name!r}: {why}, got {value!r}")
 
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise bad("must be true or false")
+        return value
     if isinstance(default, str):
         if not isinstance(value, str):
             raise bad("must be a string")
@@ -115,7 +122,7 @@ def _checked(name: str, value: Any, default: Any) -> Any:
         if value != int(value):
             raise bad("must be an integer")
         value = int(value)
-        if value < 0 or (value == 0 and name not in ("trainable_layers", "seed")):
+        if value < 0 or (value == 0 and name not in ("trainable_layers", "seed", "warmup_steps")):
             raise bad("must be positive")
     else:
         value = float(value)

@@ -24,7 +24,8 @@ from radiolib.detect.config import DetectConfig
 from radiolib.errors import ConfigError
 from radiolib.evaluate import load_backbone
 
-__all__ = ["CLASS_NAMES", "STAGES", "build_detector", "resnet18_fpn", "trunk_state"]
+__all__ = ["CLASS_NAMES", "STAGES", "build_detector", "recalibrate_norms", "resnet18_fpn",
+           "trunk_state"]
 
 #: Detector labels 1..5 (0 is torchvision's background), the paper's five classes.
 CLASS_NAMES = ("SPURIOUS", "COMPACT", "EXTENDED", "EXTENDED-MULTISLAND", "FLAGGED")
@@ -61,6 +62,29 @@ def resnet18_fpn(state: dict | None, *, trainable_layers: int = 0,
     for name, p in trunk.named_parameters():
         p.requires_grad_(name.startswith(train) if train else False)
     return BackboneWithFPN(trunk, _RETURN, [64, 128, 256, 512], out_channels)
+
+
+@torch.no_grad()
+def recalibrate_norms(trunk: torch.nn.Module, x: torch.Tensor) -> int:
+    """Set each frozen batch norm's statistics to those of its own input on ``x``; return count.
+
+    One pass in order, so every layer is normalised with the statistics of what the layers
+    before it now produce (like a train-mode pass, without changing any weight). Used before
+    training a detector on a trunk whose running statistics do not fit its inputs.
+    """
+    def measure(module, args):
+        inp = args[0]
+        module.running_mean.copy_(inp.mean(dim=(0, 2, 3)))
+        module.running_var.copy_(inp.var(dim=(0, 2, 3), unbiased=False))
+
+    norms = [m for m in trunk.modules() if isinstance(m, FrozenBatchNorm2d)]
+    handles = [m.register_forward_pre_hook(measure) for m in norms]
+    try:
+        trunk(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return len(norms)
 
 
 def build_detector(config: DetectConfig, init: str | os.PathLike | None = None, *,

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from radiolib.detect.config import DetectConfig, load_detect_config
 from radiolib.detect.data import DetectionImage, to_tensors
 from radiolib.detect.metrics import image_counts, scores
-from radiolib.detect.model import CLASS_NAMES, build_detector
+from radiolib.detect.model import CLASS_NAMES, build_detector, recalibrate_norms
 from radiolib.errors import DataError
 from radiolib.files import atomic_path
 
@@ -30,6 +30,8 @@ __all__ = ["FORMAT", "evaluate_detector", "load_detector", "predict", "resolve_d
 #: Checkpoint format tag; a checkpoint with another is refused.
 FORMAT = "radiolib.detect/1"
 
+
+_CALIBRATION = 32  # training images whose activations set the frozen batch-norm statistics
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """``device``, or CUDA when present, else the CPU."""
@@ -48,9 +50,15 @@ def train_detector(model, images: Sequence[DetectionImage], config: DetectConfig
     if not images:
         raise DataError("no training images: the training sample is empty")
     device = next(model.parameters()).device
+    if config.recalibrate_norms:  # frozen statistics from the training images (see config)
+        calib, _ = to_tensors(list(images[:_CALIBRATION]), with_targets=False)
+        recalibrate_norms(model.backbone.body, torch.stack(calib).to(device))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
                           weight_decay=config.weight_decay)
+    warm = max(1, config.warmup_steps)  # linear from lr / 1000 to lr, as torchvision's recipe
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda i: 1.0 if i >= warm else 0.001 + (1 - 0.001) * i / warm)
     per_epoch = -(-len(images) // config.batch_size)
     total = steps if steps is not None else config.epochs * per_epoch
     rng = np.random.default_rng(seed)
@@ -69,7 +77,9 @@ def train_detector(model, images: Sequence[DetectionImage], config: DetectConfig
         loss = sum(losses.values())
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, config.clip_grad_norm)
         opt.step()
+        sched.step()
         rows.append({"step": step, "epoch": step // per_epoch, "loss": float(loss.detach())})
         bar.set_postfix(loss=f"{rows[-1]['loss']:.3f}")
     model.eval()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torchvision.ops.misc import FrozenBatchNorm2d
 
 from radiolib.detect import (
     DetectionImage,
@@ -12,6 +13,7 @@ from radiolib.detect import (
     load_detect_config,
     load_detector,
     predict,
+    recalibrate_norms,
     save_detector,
     train_detector,
 )
@@ -71,10 +73,10 @@ def test_trunk_holds_the_simclr_weights(simclr_run):
 def test_frozen_stages_do_not_move_and_the_rest_does(simclr_run):
     config = load_detect_config().replace(**FAST, trainable_layers=1)  # layer4 only
     model = build_detector(config, simclr_run, device="cpu")
-    before = {k: v.clone() for k, v in model.state_dict().items()}
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}  # weights, not stats
     losses = train_detector(model, toy_images(2), config, steps=1, progress=False)
     assert np.isfinite(losses["loss"]).all()
-    after = model.state_dict()
+    after = dict(model.named_parameters())
     for k in before:
         if k.startswith(("backbone.body.conv1", "backbone.body.bn1", "backbone.body.layer1",
                          "backbone.body.layer2", "backbone.body.layer3")):
@@ -83,6 +85,40 @@ def test_frozen_stages_do_not_move_and_the_rest_does(simclr_run):
                            before["backbone.body.layer4.0.conv1.weight"])
     assert not torch.equal(after["roi_heads.box_predictor.cls_score.weight"],
                            before["roi_heads.box_predictor.cls_score.weight"])
+
+
+def test_recalibrated_norms_normalise_a_trunk_whose_statistics_do_not_fit(simclr_run):
+    config = load_detect_config().replace(**FAST)
+    trunk = build_detector(config, simclr_run, device="cpu").backbone.body
+    for m in trunk.modules():  # statistics far from the activations, as after a short SSL run
+        if isinstance(m, FrozenBatchNorm2d):
+            m.running_var.mul_(0.25)  # each norm doubles what it passes on
+    x = torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert trunk(x)["3"].abs().mean() > 100
+        assert recalibrate_norms(trunk, x) == 20  # every batch norm of a ResNet18
+        seen = {}
+        hooks = [m.register_forward_pre_hook(
+            lambda mod, a, key=name: seen.__setitem__(key, a[0]))
+            for name, m in trunk.named_modules() if isinstance(m, FrozenBatchNorm2d)]
+        out = trunk(x)
+        for h in hooks:
+            h.remove()
+    assert out["3"].abs().mean() < 10
+    for name, m in trunk.named_modules():  # each norm holds the statistics of its own input
+        if isinstance(m, FrozenBatchNorm2d):
+            torch.testing.assert_close(m.running_mean, seen[name].mean(dim=(0, 2, 3)))
+            torch.testing.assert_close(m.running_var, seen[name].var(dim=(0, 2, 3),
+                                                                     unbiased=False))
+
+
+@pytest.mark.slow
+def test_training_from_a_short_simclr_run_stays_finite_and_learns(simclr_run):
+    config = load_detect_config().replace(**FAST, trainable_layers=5, warmup_steps=4)
+    model = build_detector(config, simclr_run, device="cpu")
+    losses = train_detector(model, toy_images(4), config, steps=10, progress=False)["loss"]
+    assert np.isfinite(losses).all() and losses.max() < 100
+    assert losses.iloc[-3:].mean() < losses.iloc[:3].mean()
 
 
 def test_forward_pass_and_checkpoint_round_trip(tmp_path):
