@@ -7,6 +7,13 @@ from radiolib.plots.anomaly import (
     plot_projection,
 )
 from radiolib.plots.data import plot_channels, plot_image_grid, plot_scaling_comparison, use_style
+from radiolib.plots.detect import (
+    plot_completeness_vs_flux,
+    plot_detection_examples,
+    plot_f1_by_class,
+    plot_f1_vs_ntrain,
+    plot_sky_detections,
+)
 from radiolib.plots.evaluate import (
     plot_attention_maps,
     plot_feature_maps,
@@ -42,6 +49,11 @@ __all__ = [
     "plot_augmentation_gallery",
     "plot_centre_edge",
     "plot_channels",
+    "plot_completeness_vs_flux",
+    "plot_detection_examples",
+    "plot_f1_by_class",
+    "plot_f1_vs_ntrain",
+    "plot_sky_detections",
     "plot_feature_maps",
     "plot_field_gallery",
     "plot_field_zooms",

@@ -387,18 +387,20 @@ def _with_base(data: Any, path: str | os.PathLike, seen: tuple[str, ...] = ()) -
 
 
 def list_configs() -> list[str]:
-    """Return the names of the recipes shipped in ``radiolib/configs/`` (not the bases they share).
+    """Names of the SSL recipes in ``radiolib/configs/`` (not their bases nor the detector's).
 
     >>> list_configs()
     ['dino_resnet50', 'dino_vits8', 'simclr_riggi']
     """
     paths = sorted(package_folder("configs").glob("*.yaml"))
-    bases = set()
+    skip = set()
     for path in paths:
         data = _read_yaml(path)
         if isinstance(data, dict) and "base" in data:
-            bases.add(Path(str(data["base"])).stem)
-    return [p.stem for p in paths if p.stem not in bases]
+            skip.add(Path(str(data["base"])).stem)
+        if isinstance(data, dict) and data.get("method", "simclr") not in _METHODS:
+            skip.add(path.stem)  # another stage's settings (the detector's)
+    return [p.stem for p in paths if p.stem not in skip]
 
 
 def config_path(config: str | os.PathLike) -> Path:
