@@ -262,6 +262,9 @@ def fetch(name: str, *, data_dir: str | os.PathLike[str] | None = None,
             break
     root = base / manifest.name
     root.mkdir(parents=True, exist_ok=True)
+    if not os.access(root, os.W_OK | os.X_OK):  # else every file would look "not found"
+        raise DataError(f"data folder {root} cannot be written; give --data-dir (or "
+                        f"${ENV_DATA}) a folder you can write")
     mirror_dir = mirror_root(mirror)
     with _locked(root.parent, manifest.name):
         for entry in manifest.files:
