@@ -6,6 +6,11 @@ from radiolib.plots.anomaly import (
     plot_inspection_curves,
     plot_projection,
 )
+from radiolib.plots.classify import (
+    plot_confusion,
+    plot_f1_per_class,
+    plot_label_fraction_curve,
+)
 from radiolib.plots.data import plot_channels, plot_image_grid, plot_scaling_comparison, use_style
 from radiolib.plots.evaluate import (
     plot_attention_maps,
@@ -42,12 +47,15 @@ __all__ = [
     "plot_augmentation_gallery",
     "plot_centre_edge",
     "plot_channels",
+    "plot_confusion",
+    "plot_f1_per_class",
     "plot_feature_maps",
     "plot_field_gallery",
     "plot_field_zooms",
     "plot_fields_by_flag",
     "plot_image_grid",
     "plot_label_count_curves",
+    "plot_label_fraction_curve",
     "plot_label_fractions",
     "plot_learning_curve",
     "plot_learning_curves",
