@@ -166,3 +166,14 @@ def test_feature_map_pca_and_bad_method():
     assert morph.feature_map(x, method="pca").shape == (20, 2)
     with pytest.raises(ValueError, match="umap' or 'pca"):
         morph.feature_map(x, method="tsne")
+
+
+def test_first_fields_hold_every_class_and_enough_compact_doubles():
+    """The FIRST preset's FRII sizes start at one beam, for more compact doubles (1C-2P, RGZ:
+    20.9 %, 1.2 times 2C-2P): with 10" sizes, 1C-2P / 2C-2P was 0.22 on these fields."""
+    cats = [plan_field("first", size=2048, seed=s).catalogue for s in range(4)]
+    cat = pd.concat([c[(c["rgz_class"] != "") & (c["snr"] >= 5) & (c["n_islands"] > 0)]
+                     for c in cats])
+    counts = cat["rgz_class"].value_counts().reindex(RGZ_CLASSES, fill_value=0)
+    assert (counts > 0).all(), counts.to_dict()
+    assert counts["1C-2P"] / counts["2C-2P"] >= 0.28, counts.to_dict()
