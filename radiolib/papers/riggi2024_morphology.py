@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from sklearn.decomposition import PCA
 
-from radiolib.data import load_mirabest, load_rgd
+from radiolib.data import load_mirabest, load_rgd, load_rgz_dr1, rgz_dr1_available
 from radiolib.errors import DataError
 from radiolib.evaluate import Draw, dihedral_features, frozen_protocol, load_backbone, umap_2d
 from radiolib.evaluate.backbones import IMAGENET
@@ -35,11 +35,11 @@ from radiolib.scaling import riggi3
 from radiolib.sky import RGZ_CLASSES, simulate
 from radiolib.tiling import tile_fields
 
-__all__ = ["BACKBONES", "EXTRA", "FIG6_CLASSES", "FIGURES", "FRACTIONS", "SIMCLR",
-           "balanced_size", "best_backbone", "draw_subset", "feature_map", "fig5_result",
-           "fig6_result", "fig7_result", "fraction_sample", "frozen_backbones", "frozen_runs",
-           "mix_result", "protocol_result", "real_data_result", "real_labelled_set",
-           "rgz_like_sources"]
+__all__ = ["BACKBONES", "EXTRA", "FIG6_CLASSES", "FIGURES", "FRACTIONS", "REAL_SETS", "SIMCLR",
+           "absent_real_sets", "balanced_size", "best_backbone", "draw_subset", "feature_map",
+           "fig5_result", "fig6_result", "fig7_result", "fraction_sample", "frozen_backbones",
+           "frozen_runs", "mix_result", "protocol_result", "real_data_result",
+           "real_labelled_set", "rgz_like_sources"]
 
 #: The paper's five SimCLR backbones (Fig. 5, in its legend order) and the ImageNet baseline.
 BACKBONES = ("hulk_smgps", "banner_smgps", "smart_hulk_smgps", "hulk_emupilot",
@@ -122,19 +122,40 @@ def frozen_backbones(runs, *, image_size: int | None = None, seed: int = 0,
     return models, missing
 
 
-def real_labelled_set(name: str, *, image_size: int,
-                      mirror=None) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Every image of a real FIRST set (``"RGD"`` or ``"MiraBest"``), riggi3-scaled.
+#: Real labelled sets the protocol runs on: two in the shared data, RGZ DR1 when a user has it.
+REAL_SETS = ("RGD", "MiraBest", "RGZ_DR1")
+
+
+def absent_real_sets(names, *, data_dir=None) -> dict[str, str]:
+    """Return name -> why for the sets of ``names`` not in the data folder.
+
+    Only RGZ DR1 can be absent: the others are fetched from the mirror or the network.
+    """
+    unknown = [n for n in names if n not in REAL_SETS]
+    if unknown:
+        raise ValueError(f"unknown real sets {unknown}; expected some of {list(REAL_SETS)}")
+    if "RGZ_DR1" in names and not rgz_dr1_available(data_dir=data_dir):
+        return {"RGZ_DR1": "not in the data folder; `radiolib fetch rgz_dr1` says where to get "
+                           "it and how to lay it out"}
+    return {}
+
+
+def real_labelled_set(name: str, *, image_size: int, mirror=None,
+                      data_dir=None) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Every image of a real FIRST set (one of :data:`REAL_SETS`), riggi3-scaled.
 
     All splits are pooled (the protocol draws its own balanced train/test sets); images are
-    (N, 3, S, S) float32 as in pre-training, labels index the returned class names.
+    (N, 3, S, S) float32 as in pre-training, labels index the returned class names. RGZ DR1
+    is read from the data folder (:func:`radiolib.data.load_rgz_dr1`).
     """
     if name == "RGD":
-        d = load_rgd(mirror=mirror)
+        d = load_rgd(mirror=mirror, data_dir=data_dir)
     elif name == "MiraBest":
-        d = load_mirabest("all", mirror=mirror)
+        d = load_mirabest("all", mirror=mirror, data_dir=data_dir)
+    elif name == "RGZ_DR1":
+        d = load_rgz_dr1(data_dir=data_dir, side=image_size)
     else:
-        raise ValueError(f"name must be 'RGD' or 'MiraBest', got {name!r}")
+        raise ValueError(f"name must be one of {list(REAL_SETS)}, got {name!r}")
     images = riggi3(size=image_size)(d.images.astype(np.float32))
     return images.astype(np.float32), np.asarray(d.labels), tuple(d.class_names)
 

@@ -177,3 +177,25 @@ def test_first_fields_hold_every_class_and_enough_compact_doubles():
     counts = cat["rgz_class"].value_counts().reindex(RGZ_CLASSES, fill_value=0)
     assert (counts > 0).all(), counts.to_dict()
     assert counts["1C-2P"] / counts["2C-2P"] >= 0.28, counts.to_dict()
+
+
+def test_rgz_dr1_is_reported_absent_then_read_when_present(tmp_path):
+    from PIL import Image
+
+    assert morph.absent_real_sets(["MiraBest", "RGZ_DR1"], data_dir=tmp_path).keys() == \
+        {"RGZ_DR1"}
+    with pytest.raises(ValueError, match="unknown real sets"):
+        morph.absent_real_sets(["RGZ"])
+    root = tmp_path / "rgz_dr1"
+    (root / "images").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 255, (40, 40), dtype=np.uint8)).save(
+            root / "images" / f"{i}.png")
+    pd.DataFrame({"image": [f"{i}.png" for i in range(4)],
+                  "class": ["1C-1P", "2C-2P", "3C-3P", "1C-1P"]}).to_csv(
+        root / "rgz_dr1_catalogue.csv", index=False)
+    assert morph.absent_real_sets(list(morph.REAL_SETS), data_dir=tmp_path) == {}
+    x, y, names = morph.real_labelled_set("RGZ_DR1", image_size=16, data_dir=tmp_path)
+    assert x.shape == (4, 3, 16, 16) and names == RGZ_CLASSES and y.tolist() == [0, 3, 5, 0]
+    assert 0 <= x.min() and x.max() <= 1
