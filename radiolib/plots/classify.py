@@ -64,18 +64,20 @@ def plot_confusion(table: pd.DataFrame, *, title: str | None = None) -> plt.Figu
 
 
 def plot_label_fraction_curve(table: pd.DataFrame, *, n_full: float,
-                              labels: dict[str, str] | None = None) -> plt.Figure:
+                              hollow: str = "scratch") -> plt.Figure:
     """Overall F1 against training images, one line per start, fraction on the top axis.
 
     ``table`` has ``start, n_train, f1, f1_err`` (F1 in %); ``n_full`` is the size of the
-    whole training set, so that the top axis reads ``n_train / n_full`` (cf. Fig. 7).
+    whole training set, so that the top axis reads ``n_train / n_full`` (cf. Fig. 7). The
+    ``hollow`` start is drawn with open markers and a dashed line, the others filled.
     """
     fig, ax = plt.subplots(figsize=(5.6, 3.6), layout="constrained")
-    for i, (start, rows) in enumerate(table.groupby("start", sort=False)):
+    for start, rows in table.groupby("start", sort=False):
         rows = rows.sort_values("n_train")
+        open_ = start == hollow
         ax.errorbar(rows["n_train"], rows["f1"], yerr=rows["f1_err"].fillna(0.0), marker="o",
-                    mfc="white" if i == 0 else None, color="k", ls="-" if i else "--",
-                    capsize=2, label=(labels or {}).get(start, start))
+                    mfc="white" if open_ else None, color="k", ls="--" if open_ else "-",
+                    capsize=2, label=start)
     ax.set_xscale("log")
     ax.set(xlabel="training images $n_{train}$", ylabel="F1, all classes (%)")
     top = ax.secondary_xaxis("top", functions=(lambda n: n / n_full, lambda f: f * n_full))

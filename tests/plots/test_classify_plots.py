@@ -55,5 +55,7 @@ def test_label_fraction_curve_has_the_fraction_on_a_top_axis():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["scratch",
                                                                     "smart_hulk_smgps"]
     np.testing.assert_allclose(np.asarray(ax.lines[0].get_ydata(), float), [30, 80])
+    assert ax.lines[0].get_markerfacecolor() == "white"  # scratch: open markers
+    assert ax.containers[1].lines[0].get_markerfacecolor() != "white"
     top = [c for c in ax.child_axes]
     assert top and top[0].get_xlabel() == "fraction of the training set"
