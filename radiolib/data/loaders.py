@@ -21,6 +21,7 @@ import h5py
 import numpy as np
 import pandas as pd
 from astropy.io import fits
+from astropy.table import Table
 from PIL import Image
 
 from radiolib.data.fetch import dataset_dir, fetch
@@ -312,7 +313,6 @@ def load_rgz_dr1(*, data_dir: PathLike = None, side: int | None = None,
         if path.suffix == ".csv":
             table = pd.read_csv(path)
         else:
-            from astropy.table import Table
             table = Table.read(path).to_pandas()
     except (OSError, ValueError) as exc:
         raise DataError(f"{path}: cannot read the catalogue ({exc})") from None

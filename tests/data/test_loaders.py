@@ -186,3 +186,16 @@ def test_rgz_dr1_errors_say_what_to_do(tmp_path, change, match):
         _rgz_folder(root, [{"image": "a.png", "label": "FRII"}])
     with pytest.raises(DataError, match=match):
         load_rgz_dr1(data_dir=tmp_path)
+
+
+def test_rgz_dr1_reads_a_fits_catalogue(tmp_path):
+    from astropy.table import Table
+
+    from radiolib.data import load_rgz_dr1
+
+    root = tmp_path / "rgz_dr1"
+    _rgz_folder(root, [{"image": "a.png", "class": "2C-2P"}])
+    (root / "rgz_dr1_catalogue.csv").unlink()
+    Table({"image": ["a.png"], "n_components": [2], "n_peaks": [2]}).write(
+        root / "rgz_dr1_catalogue.fits")
+    assert load_rgz_dr1(data_dir=tmp_path).labels.tolist() == [3]
