@@ -228,7 +228,8 @@ def protocol_result(*, n_draws: int, n_train: int, n_test: int, head_epochs: int
                 "riggi2024.sec3_3.finetune_epochs": finetune_epochs,
                 "riggi2024.sec3_1.cutout_factor": factor}
     paper = {k: next(r["value"] for r in published_rows() if r["key"] == k) for k in settings}
-    table = pd.DataFrame({"this run": settings, "paper": paper}).astype(object)
+    table = pd.DataFrame({"this run": pd.Series(settings, dtype=object),
+                          "paper": pd.Series(paper, dtype=object)})
     return PaperResult(table, settings, note=note, evidence="like-for-like")
 
 

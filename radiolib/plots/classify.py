@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import NullFormatter
 
 __all__ = ["plot_confusion", "plot_f1_per_class", "plot_label_fraction_curve"]
 
@@ -27,7 +28,7 @@ def plot_f1_per_class(scores: pd.DataFrame, *, value: str = "F1 %", error: str =
     """
     classes = list(dict.fromkeys(scores["class"]))
     backbones = list(dict.fromkeys(scores["backbone"]))
-    fig, ax = plt.subplots(figsize=(7.5, 3.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(8.5, 3.8), layout="constrained")
     width = 0.6 / max(1, len(backbones))
     for i, name in enumerate(backbones):
         rows = scores[scores["backbone"] == name].set_index("class").reindex(classes)
@@ -40,7 +41,7 @@ def plot_f1_per_class(scores: pd.DataFrame, *, value: str = "F1 %", error: str =
     ax.set_xticks(np.arange(len(classes)), classes)
     ax.set(ylabel="F1 (%)", ylim=(0, 102))
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize="small", ncols=2, loc="lower left")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
@@ -79,8 +80,13 @@ def plot_label_fraction_curve(table: pd.DataFrame, *, n_full: float,
                     mfc="white" if open_ else None, color="k", ls="--" if open_ else "-",
                     capsize=2, label=start)
     ax.set_xscale("log")
+    sizes = sorted(set(table["n_train"].round().astype(int)))
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set(xlabel="training images $n_{train}$", ylabel="F1, all classes (%)")
     top = ax.secondary_xaxis("top", functions=(lambda n: n / n_full, lambda f: f * n_full))
+    top.set_xticks([n / n_full for n in sizes], [f"{n / n_full:.2g}" for n in sizes])
+    top.xaxis.set_minor_formatter(NullFormatter())
     top.set_xlabel("fraction of the training set")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
