@@ -199,3 +199,7 @@ def test_rgz_dr1_is_reported_absent_then_read_when_present(tmp_path):
     x, y, names = morph.real_labelled_set("RGZ_DR1", image_size=16, data_dir=tmp_path)
     assert x.shape == (4, 3, 16, 16) and names == RGZ_CLASSES and y.tolist() == [0, 3, 5, 0]
     assert 0 <= x.min() and x.max() <= 1
+
+
+def test_figure_keys_are_published_rows():
+    assert set(morph.FIGURES.values()) <= KEYS
