@@ -39,7 +39,8 @@ __all__ = ["BACKBONES", "EXTRA", "FIG6_CLASSES", "FIGURES", "FRACTIONS", "REAL_S
            "absent_real_sets", "balanced_size", "best_backbone", "draw_subset", "feature_map",
            "fig5_result", "fig6_result", "fig7_result", "fraction_sample", "frozen_backbones",
            "frozen_runs", "mix_result", "protocol_result", "real_data_result",
-           "real_labelled_set", "rgz_like_sources"]
+           "real_labelled_set", "rgz_like_catalogue", "rgz_like_cutouts", "rgz_like_sources",
+           "stacks"]
 
 #: The paper's five SimCLR backbones (Fig. 5, in its legend order) and the ImageNet baseline.
 BACKBONES = ("hulk_smgps", "banner_smgps", "smart_hulk_smgps", "hulk_emupilot",
@@ -61,40 +62,83 @@ def _slug(name: str) -> str:
     return name.lower().replace("-", "_").replace(" ", "_")
 
 
+def rgz_like_catalogue(n_fields: int, *, size: int, work: str | os.PathLike, seed: int = 0,
+                       snr_min: float = 5.0) -> tuple[list, pd.DataFrame]:
+    """Simulate FIRST-like fields; return them and their sources with an RGZ class.
+
+    Sources with a peak SNR >= ``snr_min`` and a components-peaks class from the truth: one
+    row each (``field, source`` id, ``class``, ``label`` index into
+    :data:`radiolib.sky.RGZ_CLASSES`, size in arcsec, SNR). No image is cut yet, so that a
+    large simulation cuts out only the sources it keeps (:func:`rgz_like_cutouts`).
+    """
+    fields = [simulate("first", size=size, seed=seed + i, out_dir=Path(work) / "fields")
+              for i in range(n_fields)]
+    rows = []
+    for f in fields:
+        c = f.catalogue
+        c = c[(c["rgz_class"] != "") & (c["snr"] >= snr_min) & (c["n_islands"] > 0)]
+        rows.append(pd.DataFrame({"field": f"first_{f.seed}", "source": c["id"].astype(int),
+                                  "class": c["rgz_class"], "size_arcsec": c["size_arcsec"],
+                                  "snr": c["snr"]}))
+    table = pd.concat(rows, ignore_index=True)
+    table["label"] = [RGZ_CLASSES.index(c) for c in table["class"]]
+    return fields, table
+
+
+def rgz_like_cutouts(fields, sources: pd.DataFrame, *, image_size: int,
+                     work: str | os.PathLike, factor: float = 1.5,
+                     min_size: int = 16) -> tuple[np.ndarray, pd.DataFrame]:
+    """Cut out ``sources`` (rows of :func:`rgz_like_catalogue`) of their ``fields``.
+
+    Each cut-out is centred on its source and ``factor`` times its extent (the paper: 1.5 x
+    the RGZ angular size), resized to ``image_size``. Returns the raw cut-outs (N, S, S),
+    memory-mapped from the tile set written under ``work``, and the rows of ``sources`` they
+    show, in the same order (a source whose box is mostly off the field is skipped).
+    """
+    if not len(sources):
+        raise ValueError("no sources to cut out (with the paper's class mix, one class with "
+                         "no source empties the set): simulate more or larger fields")
+    names, paths, cats = [], [], []
+    for f in fields:
+        name = f"first_{f.seed}"
+        ids = sources.loc[sources["field"] == name, "source"]
+        if len(ids):
+            c = f.catalogue
+            names.append(name)
+            paths.append(f.image_path)
+            cats.append(c[c["id"].isin(ids)].reset_index(drop=True))
+    ts = tile_fields(paths, "banner", out_dir=Path(work) / "rgz_like", size=image_size,
+                     factor=factor, min_size=min_size, catalogues=cats, names=names,
+                     overwrite=True)
+    index = ts.index
+    ids = [int(cats[names.index(fld)]["id"].iloc[int(r)])
+           for fld, r in zip(index["field"], index["source_row"], strict=True)]
+    table = sources.set_index(["field", "source"]).loc[list(zip(index["field"], ids,
+                                                                strict=True))]
+    return ts.tiles, table.reset_index()
+
+
+def stacks(tiles, image_size: int) -> np.ndarray:
+    """Scale raw cut-outs (N, H, W) as in pre-training: riggi3 stacks (N, 3, S, S) float32."""
+    return riggi3(size=image_size)(np.array(tiles, np.float32)).astype(np.float32)
+
+
 def rgz_like_sources(n_fields: int, *, size: int, image_size: int, work: str | os.PathLike,
                      seed: int = 0, snr_min: float = 5.0, factor: float = 1.5,
                      min_size: int = 16) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Simulate FIRST-like fields and cut out every source with an RGZ class, riggi3-scaled.
 
-    Each cut-out is centred on a source (peak SNR >= ``snr_min``) and ``factor`` times its
-    extent (the paper: 1.5 x the RGZ angular size), resized to ``image_size`` and scaled as in
-    pre-training (:func:`radiolib.scaling.riggi3`). Returns images (N, 3, S, S) float32,
-    labels (indices into :data:`radiolib.sky.RGZ_CLASSES`) and a table (field, source id,
-    class, size in arcsec, SNR).
+    :func:`rgz_like_catalogue`, then :func:`rgz_like_cutouts` of all its sources and
+    :func:`stacks`. Returns images (N, 3, S, S) float32, labels (indices into
+    :data:`radiolib.sky.RGZ_CLASSES`) and a table (field, source id, class, size in arcsec,
+    SNR). Holds every cut-out in memory: at the paper's sizes, select first.
     """
-    work = Path(work)
-    fields = [simulate("first", size=size, seed=seed + i, out_dir=work / "fields")
-              for i in range(n_fields)]
-    cats = []
-    for f in fields:
-        c = f.catalogue
-        keep = (c["rgz_class"] != "") & (c["snr"] >= snr_min) & (c["n_islands"] > 0)
-        cats.append(c.loc[keep].reset_index(drop=True))
-    ts = tile_fields([f.image_path for f in fields], "banner", out_dir=work / "rgz_like",
-                     size=image_size, factor=factor, min_size=min_size, catalogues=cats,
-                     names=[f"first_{f.seed}" for f in fields], overwrite=True)
-    index = ts.index
-    names = [f"first_{f.seed}" for f in fields]
-    rows = [cats[names.index(fld)].iloc[int(r)] for fld, r in
-            zip(index["field"], index["source_row"], strict=True)]
-    meta = pd.DataFrame({"field": index["field"].to_numpy(),
-                         "source": [int(r["id"]) for r in rows],
-                         "class": [r["rgz_class"] for r in rows],
-                         "size_arcsec": [float(r["size_arcsec"]) for r in rows],
-                         "snr": [float(r["snr"]) for r in rows]})
-    labels = np.array([RGZ_CLASSES.index(c) for c in meta["class"]], dtype=np.int64)
-    images = riggi3(size=image_size)(np.array(ts.tiles, dtype=np.float32))
-    return images.astype(np.float32), labels, meta
+    fields, table = rgz_like_catalogue(n_fields, size=size, work=work, seed=seed,
+                                       snr_min=snr_min)
+    tiles, meta = rgz_like_cutouts(fields, table, image_size=image_size, work=work,
+                                   factor=factor, min_size=min_size)
+    labels = meta.pop("label").to_numpy(np.int64)
+    return stacks(tiles, image_size), labels, meta
 
 
 def frozen_backbones(runs, *, image_size: int | None = None, seed: int = 0,

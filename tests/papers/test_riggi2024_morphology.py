@@ -203,3 +203,21 @@ def test_rgz_dr1_is_reported_absent_then_read_when_present(tmp_path):
 
 def test_figure_keys_are_published_rows():
     assert set(morph.FIGURES.values()) <= KEYS
+
+
+def test_cutouts_of_a_selection_are_those_of_the_full_set(tmp_path):
+    """Selecting sources before cutting (the paper's sizes) gives the same images and labels
+    as cutting every source, and the catalogue's labels are its classes."""
+    images, labels, meta = morph.rgz_like_sources(2, size=1024, image_size=24, seed=7,
+                                                  work=tmp_path / "all")
+    fields, cat = morph.rgz_like_catalogue(2, size=1024, seed=7, work=tmp_path / "sel")
+    assert [RGZ_CLASSES[k] for k in cat["label"]] == cat["class"].tolist()
+    pick = cat.iloc[::3]
+    tiles, rows = morph.rgz_like_cutouts(fields, pick, image_size=24, work=tmp_path / "sel")
+    assert len(rows) == len(tiles) and len(rows) >= 0.9 * len(pick)
+    where = {key: i for i, key in enumerate(zip(meta["field"], meta["source"], strict=True))}
+    idx = [where[key] for key in zip(rows["field"], rows["source"], strict=True)]
+    np.testing.assert_array_equal(rows["label"].to_numpy(), labels[idx])
+    np.testing.assert_allclose(morph.stacks(tiles, 24), images[idx])
+    with pytest.raises(ValueError, match="no sources to cut out"):
+        morph.rgz_like_cutouts(fields, cat.iloc[:0], image_size=24, work=tmp_path / "sel")
