@@ -28,9 +28,9 @@ from radiolib.errors import ConfigError, DataError
 from radiolib.models import (
     BACKBONES,
     FeatureExtractor,
-    default_device,
     feature_extractor,
     load_dino_checkpoint,
+    select_device,
 )
 from radiolib.models.imagenet import load_imagenet_resnet18
 from radiolib.ssl.checkpoint import load_checkpoint
@@ -89,4 +89,4 @@ def _load_run(path: Path, device) -> FeatureExtractor:
     method = build_method(state["config"])
     method.load_state_dict(state["model"])
     model = method.feature_extractor()  # carries the config's image_size
-    return model.to(default_device() if device is None else device)
+    return model.to(select_device(device))

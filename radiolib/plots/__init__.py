@@ -12,6 +12,13 @@ from radiolib.plots.classify import (
     plot_label_fraction_curve,
 )
 from radiolib.plots.data import plot_channels, plot_image_grid, plot_scaling_comparison, use_style
+from radiolib.plots.detect import (
+    plot_completeness_vs_flux,
+    plot_detection_examples,
+    plot_f1_by_class,
+    plot_f1_vs_ntrain,
+    plot_sky_detections,
+)
 from radiolib.plots.evaluate import (
     plot_attention_maps,
     plot_feature_maps,
@@ -47,8 +54,13 @@ __all__ = [
     "plot_augmentation_gallery",
     "plot_centre_edge",
     "plot_channels",
+    "plot_completeness_vs_flux",
     "plot_confusion",
+    "plot_detection_examples",
+    "plot_f1_by_class",
     "plot_f1_per_class",
+    "plot_f1_vs_ntrain",
+    "plot_sky_detections",
     "plot_feature_maps",
     "plot_field_gallery",
     "plot_field_zooms",
