@@ -107,7 +107,8 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         metrics = fit_classifier(args.backbone, args.labels, args.out, recipe=args.recipe,
                                  image_size=args.image_size, n_blocks=args.finetune_blocks,
                                  epochs=args.epochs, val_fraction=args.val_fraction,
-                                 seed=args.seed, device=args.device)
+                                 seed=args.seed, device=args.device,
+                                 progress=not args.quiet)
         print(f"model in {args.out}: validation accuracy {metrics['accuracy']:.3f} on "
               f"{metrics['n_validation']} files (metrics.json)")
         return 0
@@ -314,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="held-out share scored in metrics.json (default 0.2)")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
+    f.add_argument("--quiet", action="store_true", help="no progress bar")
     f = csub.add_parser("predict", help="classify files with a fitted model folder")
     f.add_argument("model", type=Path, help="model folder written by classify fit")
     f.add_argument("files", nargs="+", help="FITS or PNG cut-outs")

@@ -51,12 +51,15 @@ __all__ = [
     "load_mirabest",
     "load_mirabest_pngs",
     "load_rgd",
+    "load_rgz_dr1",
     "manifest_dir",
     "mirror_root",
+    "rgz_dr1_available",
     "safe_load",
 ]
 
-_LAZY = {"LabelledImages", "load_first_fits", "load_mirabest", "load_mirabest_pngs", "load_rgd"}
+_LAZY = {"LabelledImages", "load_first_fits", "load_mirabest", "load_mirabest_pngs", "load_rgd",
+         "load_rgz_dr1", "rgz_dr1_available"}
 
 
 def __getattr__(name: str) -> Any:

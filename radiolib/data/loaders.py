@@ -1,8 +1,10 @@
-"""Labelled image sets of the papers' downstream tasks: MiraBest, its raw FIRST FITS, and RGD.
+"""Labelled image sets of the papers' downstream tasks: MiraBest, its raw FIRST FITS, RGD, RGZ DR1.
 
 Each loader fetches its dataset (mirror or network, hash-checked) and returns a
 :class:`LabelledImages`: an ``(N, H, W)`` array, integer labels, class names, the split of
 each image, a per-image metadata table and the provenance (citation, licence, checksums).
+RGZ DR1 cannot be fetched: :func:`load_rgz_dr1` reads it where the user put it (its
+manifest says where and in which layout) and says so when it is not there.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ import h5py
 import numpy as np
 import pandas as pd
 from astropy.io import fits
+from astropy.table import Table
 from PIL import Image
 
-from radiolib.data.fetch import fetch
+from radiolib.data.fetch import dataset_dir, fetch
 from radiolib.data.manifest import get_manifest
 from radiolib.data.safe_pickle import safe_load
 from radiolib.errors import ConfigError, DataError
@@ -29,12 +32,15 @@ from radiolib.errors import ConfigError, DataError
 __all__ = [
     "MIRABEST_CLASSES",
     "RGD_CLASSES",
+    "RGZ_DR1_CLASSES",
     "LabelledImages",
     "load_first_fits",
     "load_mirabest",
     "load_mirabest_pngs",
     "load_rgd",
+    "load_rgz_dr1",
     "parse_mirabest_code",
+    "rgz_dr1_available",
 ]
 
 PathLike = str | os.PathLike[str] | None
@@ -46,6 +52,10 @@ RGD_CLASSES = {
     "literature": ("FRI", "FRII", "Compact", "Bent"),
     "CDL1": ("FRI-Sta", "FRII", "Compact", "FRI-WAT", "FRI-NAT"),
 }
+#: Radio Galaxy Zoo components-peaks classes (Riggi et al. 2024 Sect. 3.1).
+RGZ_DR1_CLASSES = ("1C-1P", "1C-2P", "1C-3P", "2C-2P", "2C-3P", "3C-3P")
+#: Catalogue file names :func:`load_rgz_dr1` looks for in ``<data dir>/rgz_dr1/``.
+RGZ_DR1_CATALOGUES = ("rgz_dr1_catalogue.csv", "rgz_dr1_catalogue.fits")
 _CONFIDENCE = {"0": "confident", "1": "uncertain"}
 _MORPHOLOGY = {"0": "standard", "1": "double-double", "2": "wide-angle tail", "4": "head-tail"}
 _PNG_NAME = re.compile(r"^(?P<code>[1-3]\d\d)_(?P<ra>\d+\.\d+)_(?P<dec>[+-]\d+\.\d+)\.png$")
@@ -247,3 +257,93 @@ def load_rgd(split: str | None = None, labels: str = "literature", *, data_dir: 
                          "coord_str": _text(attrs.get("coord_str", ""))})
     return LabelledImages(images, codes[chosen], RGD_CLASSES[labels], splits[chosen],
                           pd.DataFrame(rows), _provenance("rgd"))
+
+
+def _rgz_catalogue(root: Path) -> Path | None:
+    return next((root / n for n in RGZ_DR1_CATALOGUES if (root / n).is_file()), None)
+
+
+def rgz_dr1_available(*, data_dir: PathLike = None) -> bool:
+    """Whether an RGZ DR1 catalogue is in ``<data dir>/rgz_dr1/`` (see its manifest)."""
+    return _rgz_catalogue(dataset_dir("rgz_dr1", data_dir=data_dir)) is not None
+
+
+def _read_cutout(path: Path) -> np.ndarray:
+    """Read a 2-D float32 cut-out: FITS (first HDU with data, unit axes dropped) or PNG."""
+    try:
+        if path.suffix.lower() in (".fits", ".fit", ".fz") or path.name.endswith(".fits.gz"):
+            with fits.open(path, memmap=False) as hdul:
+                hdu = next((h for h in hdul if h.data is not None), None)
+                data = None if hdu is None else np.squeeze(np.asarray(hdu.data, np.float32))
+        else:
+            with Image.open(path) as im:
+                data = np.asarray(im.convert("F"), np.float32)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read the cut-out ({exc})") from None
+    if data is None or data.ndim != 2:
+        raise DataError(f"{path}: expected a 2-D image, got "
+                        f"{'no data' if data is None else data.shape}")
+    return np.nan_to_num(data, nan=0.0)
+
+
+def _resized(image: np.ndarray, side: int) -> np.ndarray:
+    if image.shape == (side, side):
+        return image
+    return np.asarray(Image.fromarray(image).resize((side, side), Image.Resampling.BILINEAR))
+
+
+def load_rgz_dr1(*, data_dir: PathLike = None, side: int | None = None,
+                 consensus_min: float = 0.6) -> LabelledImages:
+    """Load the user's RGZ DR1 cut-outs and their components-peaks classes.
+
+    Reads ``<data dir>/rgz_dr1/`` laid out as the ``rgz_dr1`` manifest says: a catalogue
+    (:data:`RGZ_DR1_CATALOGUES`, CSV or FITS table) with an ``image`` column (file under
+    ``images/``, FITS or PNG) and either a ``class`` column (``"2C-3P"``...) or
+    ``n_components`` and ``n_peaks`` (capped at 3); an optional ``consensus`` column keeps
+    rows at or above ``consensus_min`` (the paper's 0.6, Sect. 3.1). Rows of other classes
+    are dropped. Images are resized to ``side`` (default: the first image's side, an error
+    if they differ). A missing folder or file is a :class:`DataError` that says what to do.
+    """
+    root = dataset_dir("rgz_dr1", data_dir=data_dir)
+    path = _rgz_catalogue(root)
+    if path is None:
+        raise DataError(f"RGZ DR1 is not in {root} (no {' or '.join(RGZ_DR1_CATALOGUES)}): "
+                        f"{get_manifest('rgz_dr1').instructions.strip()}")
+    try:
+        if path.suffix == ".csv":
+            table = pd.read_csv(path)
+        else:
+            table = Table.read(path).to_pandas()
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read the catalogue ({exc})") from None
+    if "image" not in table.columns or not ({"class"} <= set(table.columns)
+                                            or {"n_components", "n_peaks"} <= set(table.columns)):
+        raise DataError(f"{path}: needs an 'image' column and 'class' or 'n_components' + "
+                        f"'n_peaks' columns; it has {list(table.columns)}")
+    if "class" in table.columns:
+        classes = table["class"].astype(str).str.strip().str.upper()
+    else:
+        c = table["n_components"].clip(upper=3).astype(int)
+        p = table["n_peaks"].clip(upper=3).astype(int)
+        classes = c.astype(str) + "C-" + p.astype(str) + "P"
+    keep = classes.isin(RGZ_DR1_CLASSES).to_numpy().copy()
+    if "consensus" in table.columns:
+        keep &= (table["consensus"].to_numpy(float) >= consensus_min)
+    table, classes = table.loc[keep].reset_index(drop=True), classes[keep].to_numpy()
+    if not len(table):
+        raise DataError(f"{path}: no row with one of the classes {RGZ_DR1_CLASSES}"
+                        f"{f' and consensus >= {consensus_min}' if 'consensus' in table else ''}")
+    images = []
+    for name in table["image"].astype(str):
+        file = root / "images" / name
+        if not file.is_file():
+            raise DataError(f"{path}: image {name!r} is not in {root / 'images'}")
+        images.append(_read_cutout(file))
+    size = side or images[0].shape[0]
+    if side is None and any(im.shape != images[0].shape for im in images):
+        raise DataError(f"{root / 'images'}: cut-outs differ in shape; pass side= to resize "
+                        "them to one side")
+    images = np.stack([_resized(im, size) for im in images])
+    labels = np.array([RGZ_DR1_CLASSES.index(c) for c in classes], dtype=np.int64)
+    meta = table.assign(**{"class": classes})
+    return LabelledImages(images, labels, RGZ_DR1_CLASSES, None, meta, _provenance("rgz_dr1"))

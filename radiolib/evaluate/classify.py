@@ -339,11 +339,14 @@ def label_fraction_curve(starts: dict[str, FeatureExtractor], images: torch.Tens
     return pd.DataFrame(rows)
 
 
-def confident_mistakes(predictions: Sequence[dict], n: int = 8) -> pd.DataFrame:
+def confident_mistakes(predictions: Sequence[dict], n: int = 8, *,
+                       unique: bool = True) -> pd.DataFrame:
     """Return the ``n`` misclassified test images predicted with the highest probability.
 
     ``predictions`` as in :attr:`ProtocolResult.predictions`; returns ``draw, index`` (into the
-    labelled set), ``y_true, y_pred, probability``, most confident first.
+    labelled set), ``y_true, y_pred, probability``, most confident first. An image in the
+    test sets of several draws is listed once (its most confident mistake) unless ``unique``
+    is false.
     """
     rows = []
     for i, p in enumerate(predictions):
@@ -353,4 +356,6 @@ def confident_mistakes(predictions: Sequence[dict], n: int = 8) -> pd.DataFrame:
                  for j in wrong]
     table = pd.DataFrame(rows, columns=["draw", "index", "y_true", "y_pred", "probability"])
     table = table.sort_values("probability", ascending=False, kind="stable")
+    if unique:
+        table = table.drop_duplicates("index", keep="first")
     return table.head(n).reset_index(drop=True)

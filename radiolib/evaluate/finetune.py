@@ -87,7 +87,8 @@ def finetune_classifier(model: FeatureExtractor, train_x: torch.Tensor, train_y,
                         test_x: torch.Tensor, test_y, *, n_blocks: int, epochs: int = 5,
                         lr: float = 1e-4, head_lr: float = 1e-3, weight_decay: float = 1e-4,
                         batch_size: int = 32, augment: bool = True, seed: int = 0,
-                        device: str | torch.device | None = None) -> FineTuned:
+                        device: str | torch.device | None = None,
+                        progress=None) -> FineTuned:
     """Train a linear head and the last ``n_blocks`` blocks of a copy of ``model``; score it.
 
     Parameters
@@ -107,6 +108,8 @@ def finetune_classifier(model: FeatureExtractor, train_x: torch.Tensor, train_y,
         Random flips and quarter turns of the training images.
     seed : int
         Seeds the head, the batch order and the augmentation.
+    progress : tqdm-like, optional
+        Updated once per epoch, with the epoch's mean loss as its postfix.
 
     Returns
     -------
@@ -163,6 +166,9 @@ def finetune_classifier(model: FeatureExtractor, train_x: torch.Tensor, train_y,
             opt.step()
             total, seen = total + float(loss.detach()) * len(idx), seen + len(idx)
         history.append({"epoch": epoch + 1, "loss": total / seen})
+        if progress is not None:
+            progress.set_postfix(loss=f"{total / seen:.3f}", refresh=False)
+            progress.update(1)
     net.eval()
     head.eval()
     with torch.no_grad():  # the standardisation: exact statistics of the final features

@@ -31,6 +31,7 @@ from astropy.io import fits
 from astropy.stats import sigma_clipped_stats
 from PIL import Image, UnidentifiedImageError
 from torch import nn
+from tqdm.auto import tqdm
 
 from radiolib.errors import ConfigError, DataError
 from radiolib.evaluate.backbones import load_backbone
@@ -152,13 +153,14 @@ def _inputs(x: torch.Tensor, in_chans: int) -> torch.Tensor:
 def fit_classifier(backbone: str, labels_csv: str | os.PathLike, out_dir: str | os.PathLike, *,
                    recipe: str = "mirabest", image_size: int | None = None, n_blocks: int = 0,
                    epochs: int = 30, batch_size: int = 32, val_fraction: float = 0.2,
-                   seed: int = 0, device: str | None = None) -> dict:
+                   seed: int = 0, device: str | None = None, progress: bool = False) -> dict:
     """Train a classifier on the labelled files and write its model folder; return metrics.
 
     ``backbone`` is anything :func:`radiolib.evaluate.load_backbone` reads; ``image_size``
     defaults to the backbone's. ``n_blocks = 0`` trains a head on frozen features; more
     fine-tunes the last blocks too. A seeded ``val_fraction`` of the files is held out and
-    scored (precision, recall, F1 per class, as Riggi et al. Sect. 2.5).
+    scored (precision, recall, F1 per class, as Riggi et al. Sect. 2.5). ``progress`` shows
+    a bar over the epochs (tqdm, on stderr).
     """
     table = read_label_csv(labels_csv)
     classes = sorted(table["label"].unique())
@@ -172,8 +174,10 @@ def fit_classifier(backbone: str, labels_csv: str | os.PathLike, out_dir: str | 
     if len(np.unique(y[fit])) < 2:
         raise DataError(f"{labels_csv}: the training split holds one class only; label more "
                         "files of each class")
-    run = finetune_classifier(model, x[fit], y[fit], x[val], y[val], n_blocks=n_blocks,
-                              epochs=epochs, batch_size=min(batch_size, len(fit)), seed=seed)
+    with tqdm(total=epochs, desc="classify fit", unit="epoch", disable=not progress) as bar:
+        run = finetune_classifier(model, x[fit], y[fit], x[val], y[val], n_blocks=n_blocks,
+                                  epochs=epochs, batch_size=min(batch_size, len(fit)),
+                                  seed=seed, progress=bar)
     with torch.no_grad():
         dev = next(run.head.parameters()).device
         pred = torch.cat([run.head(run.model(b.to(dev))).argmax(1).cpu()

@@ -6,6 +6,11 @@ from radiolib.plots.anomaly import (
     plot_inspection_curves,
     plot_projection,
 )
+from radiolib.plots.classify import (
+    plot_confusion,
+    plot_f1_per_class,
+    plot_label_fraction_curve,
+)
 from radiolib.plots.data import plot_channels, plot_image_grid, plot_scaling_comparison, use_style
 from radiolib.plots.detect import (
     plot_completeness_vs_flux,
@@ -50,8 +55,10 @@ __all__ = [
     "plot_centre_edge",
     "plot_channels",
     "plot_completeness_vs_flux",
+    "plot_confusion",
     "plot_detection_examples",
     "plot_f1_by_class",
+    "plot_f1_per_class",
     "plot_f1_vs_ntrain",
     "plot_sky_detections",
     "plot_feature_maps",
@@ -60,6 +67,7 @@ __all__ = [
     "plot_fields_by_flag",
     "plot_image_grid",
     "plot_label_count_curves",
+    "plot_label_fraction_curve",
     "plot_label_fractions",
     "plot_learning_curve",
     "plot_learning_curves",

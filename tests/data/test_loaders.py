@@ -122,3 +122,80 @@ def test_labelled_images_checks_lengths():
         LabelledImages(np.zeros((3, 2, 2)), np.zeros(2, int), ("x",), None, meta)
     with pytest.raises(ValueError, match="split has 1 entries for 2 images"):
         LabelledImages(np.zeros((2, 2, 2)), np.zeros(2, int), ("x",), np.array(["a"]), meta)
+
+
+def _rgz_folder(root, rows, shapes=None):
+    """Write a toy RGZ DR1 folder: PNG or FITS cut-outs and a catalogue CSV of ``rows``."""
+    from astropy.io import fits
+    from PIL import Image
+
+    (root / "images").mkdir(parents=True)
+    for i, row in enumerate(rows):
+        shape = (shapes or {}).get(i, (20, 20))
+        data = np.full(shape, 10 * i, np.uint8)
+        if row["image"].endswith(".png"):
+            Image.fromarray(data).save(root / "images" / row["image"])
+        else:
+            fits.PrimaryHDU(data[None].astype(np.float32)).writeto(root / "images" / row["image"])
+    pd.DataFrame(rows).to_csv(root / "rgz_dr1_catalogue.csv", index=False)
+
+
+def test_rgz_dr1_reads_classes_or_counts_and_the_consensus_cut(tmp_path):
+    from radiolib.data import load_rgz_dr1, rgz_dr1_available
+    from radiolib.sky import RGZ_CLASSES
+
+    assert not rgz_dr1_available(data_dir=tmp_path)
+    rows = [{"image": "a.png", "n_components": 1, "n_peaks": 2, "consensus": 0.9},
+            {"image": "b.fits", "n_components": 2, "n_peaks": 5, "consensus": 0.7},
+            {"image": "c.png", "n_components": 3, "n_peaks": 3, "consensus": 0.4},
+            {"image": "d.png", "n_components": 2, "n_peaks": 1, "consensus": 0.9}]  # no class
+    _rgz_folder(tmp_path / "rgz_dr1", rows)
+    assert rgz_dr1_available(data_dir=tmp_path)
+    d = load_rgz_dr1(data_dir=tmp_path)
+    assert d.class_names == RGZ_CLASSES
+    assert [d.class_names[k] for k in d.labels] == ["1C-2P", "2C-3P"]  # peaks capped at 3
+    assert d.images.shape == (2, 20, 20) and d.images[1].max() == 10  # FITS, axis dropped
+    assert d.provenance["dataset"] == "rgz_dr1"
+
+
+def test_rgz_dr1_class_column_and_resizing(tmp_path):
+    from radiolib.data import load_rgz_dr1
+
+    rows = [{"image": "a.png", "class": "1c-1p"}, {"image": "b.png", "class": "3C-3P"}]
+    _rgz_folder(tmp_path / "rgz_dr1", rows, shapes={1: (30, 30)})
+    with pytest.raises(DataError, match="differ in shape; pass side="):
+        load_rgz_dr1(data_dir=tmp_path)
+    d = load_rgz_dr1(data_dir=tmp_path, side=16)
+    assert d.images.shape == (2, 16, 16) and d.labels.tolist() == [0, 5]
+
+
+@pytest.mark.parametrize("change, match", [
+    ("absent", "RGZ DR1 is not in .*rgz_dr1_catalogue.csv.*radio.galaxyzoo.org"),
+    ("no_image_file", "image 'gone.png' is not in"),
+    ("bad_columns", "needs an 'image' column"),
+])
+def test_rgz_dr1_errors_say_what_to_do(tmp_path, change, match):
+    from radiolib.data import load_rgz_dr1
+
+    root = tmp_path / "rgz_dr1"
+    if change == "no_image_file":
+        _rgz_folder(root, [{"image": "a.png", "class": "1C-1P"}])
+        pd.DataFrame([{"image": "gone.png", "class": "1C-1P"}]).to_csv(
+            root / "rgz_dr1_catalogue.csv", index=False)
+    elif change == "bad_columns":
+        _rgz_folder(root, [{"image": "a.png", "label": "FRII"}])
+    with pytest.raises(DataError, match=match):
+        load_rgz_dr1(data_dir=tmp_path)
+
+
+def test_rgz_dr1_reads_a_fits_catalogue(tmp_path):
+    from astropy.table import Table
+
+    from radiolib.data import load_rgz_dr1
+
+    root = tmp_path / "rgz_dr1"
+    _rgz_folder(root, [{"image": "a.png", "class": "2C-2P"}])
+    (root / "rgz_dr1_catalogue.csv").unlink()
+    Table({"image": ["a.png"], "n_components": [2], "n_peaks": [2]}).write(
+        root / "rgz_dr1_catalogue.fits")
+    assert load_rgz_dr1(data_dir=tmp_path).labels.tolist() == [3]

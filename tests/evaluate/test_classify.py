@@ -178,3 +178,19 @@ def test_fine_tuning_leaves_the_frozen_blocks_unchanged(tiny, monkeypatch):
         for p in block.parameters():
             assert torch.equal(p, before[names[id(p)]])
     assert all(torch.equal(v, before[k]) for k, v in tiny.state_dict().items())
+
+
+def test_confident_mistakes_lists_wrong_predictions_most_confident_first_once_each():
+    from radiolib.evaluate import confident_mistakes
+
+    p0 = {"test": np.array([10, 11, 12]), "y_true": np.array([0, 1, 1]),
+          "y_pred": np.array([1, 1, 0]), "proba": np.array([[0.4, 0.6], [0.1, 0.9],
+                                                              [0.8, 0.2]])}
+    p1 = {"test": np.array([10, 13]), "y_true": np.array([0, 0]), "y_pred": np.array([1, 1]),
+          "proba": np.array([[0.05, 0.95], [0.3, 0.7]])}
+    table = confident_mistakes([p0, p1], n=5)
+    assert table["index"].tolist() == [10, 12, 13]  # 11 is right; 10 once, from draw 1
+    assert table["probability"].tolist() == pytest.approx([0.95, 0.8, 0.7])
+    assert table.loc[0, "draw"] == 1 and table.loc[1, ["y_true", "y_pred"]].tolist() == [1, 0]
+    assert confident_mistakes([p0, p1], n=5, unique=False)["index"].tolist() == [10, 12, 13, 10]
+    assert len(confident_mistakes([p0, p1], n=2)) == 2

@@ -85,3 +85,20 @@ def test_a_last_batch_of_one_image_is_skipped(task, model):
     run = finetune_classifier(model, x[:21], y[:21], tx, ty, n_blocks=0, epochs=1,
                               batch_size=10)
     assert run.history["loss"].notna().all()
+
+
+def test_progress_is_updated_once_per_epoch_with_the_loss(task, model):
+    class Bar:
+        def __init__(self):
+            self.n, self.postfix = 0, {}
+
+        def update(self, k):
+            self.n += k
+
+        def set_postfix(self, refresh=True, **kw):
+            self.postfix = kw
+
+    bar = Bar()
+    run = finetune_classifier(model, *task, n_blocks=0, epochs=3, batch_size=20, progress=bar)
+    assert bar.n == 3
+    assert float(bar.postfix["loss"]) == pytest.approx(run.history["loss"].iloc[-1], abs=1e-3)

@@ -61,7 +61,7 @@ def test_the_recipe_remakes_mirabest_images_from_raw_first_fits(mirror):
     assert compared >= 5
 
 
-def test_fit_then_predict_round_trip_beats_chance(mirror, tmp_path):
+def test_fit_then_predict_round_trip_beats_chance(mirror, tmp_path, capsys):
     """Compact sources vs FRII galaxies of the RadioGalaxyDataset (real FIRST images), saved
     as PNG files; a frozen random ResNet18 and a linear head must beat a coin on new files."""
     from radiolib.data import load_rgd
@@ -83,6 +83,8 @@ def test_fit_then_predict_round_trip_beats_chance(mirror, tmp_path):
     assert main(["classify", "fit", "--backbone", "random:resnet18", "--labels", str(csv),
                  "--out", str(model), "--image-size", "32", "--epochs", "10",
                  "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert "classify fit" in err and "10/10" in err  # a progress bar over the epochs
     assert json.loads((model / "labels.json").read_text()) == ["Compact", "FRII"]
     assert json.loads((model / "preprocessing.json").read_text())["recipe"] == "mirabest"
     assert "per_class" in json.loads((model / "metrics.json").read_text())

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy import ndimage
 
+from radiolib.evaluate import Draw, balanced_draws
 from radiolib.papers import riggi2024_morphology as morph
 from radiolib.published import published_rows
 from radiolib.sky import RGZ_CLASSES, plan_field, simulate
@@ -103,3 +104,120 @@ def test_simulated_cp_classes_match_islands_and_peaks_of_the_truth_masks(tmp_pat
         classes_checked.add(row["rgz_class"])
     assert checked >= 10
     assert len(classes_checked) >= 3, classes_checked  # multi-component classes too
+
+
+class _MeanExtractor:
+    """Stands in for a frozen backbone: features are the channel means (rotation-invariant)."""
+
+    def embed(self, x, batch_size=256):
+        return x.mean(dim=(2, 3))
+
+
+def test_frozen_runs_score_separable_images_near_perfect_and_keep_view0_features():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 20)
+    images = rng.normal(0, 0.05, (60, 3, 8, 8)).astype(np.float32)
+    images[np.arange(60), labels] += 1.0  # class k: channel k bright
+    draws = balanced_draws(labels, 12, 8, n_draws=2, seed=1)
+    results, feats = morph.frozen_runs({"mean": _MeanExtractor()}, images, labels, draws,
+                                       ["a", "b", "c"], views=4, epochs=200,
+                                       batch_size=8)
+    assert results["mean"].summary.loc["all", "f1"] > 0.95
+    assert feats["mean"].shape == (60, 3)
+    np.testing.assert_allclose(feats["mean"], images.mean(axis=(2, 3)), atol=1e-6)
+    shuffled = rng.permutation(labels)
+    chance, _ = morph.frozen_runs({"mean": _MeanExtractor()}, images, shuffled,
+                                  balanced_draws(shuffled, 12, 8, n_draws=2, seed=1),
+                                  ["a", "b", "c"], views=4, epochs=200,
+                                       batch_size=8)
+    assert chance["mean"].summary.loc["all", "f1"] < 0.7
+
+
+def test_draw_subset_reindexes_into_the_used_images():
+    draws = [Draw(np.array([2, 9]), np.array([4])), Draw(np.array([4, 11]), np.array([2]))]
+    used, local = morph.draw_subset(draws)
+    assert used.tolist() == [2, 4, 9, 11]
+    for d, loc in zip(draws, local, strict=True):
+        assert used[loc.train].tolist() == d.train.tolist()
+        assert used[loc.test].tolist() == d.test.tolist()
+
+
+def test_best_backbone_is_the_highest_overall_f1_among_the_ssl_models():
+    summaries = {b: _summary(0.5 + 0.01 * i) for i, b in enumerate(morph.BACKBONES)}
+    summaries["random"] = _summary(0.99)  # baselines are never "best"
+    assert morph.best_backbone(summaries) == "banner_emupilot"
+    with pytest.raises(ValueError, match="none of"):
+        morph.best_backbone({"random": _summary()})
+
+
+def test_protocol_and_mix_records_are_published_or_extra():
+    setup = morph.protocol_result(n_draws=5, n_train=1000, n_test=600, head_epochs=30,
+                                  finetune_epochs=150)
+    assert set(setup.records) <= KEYS and setup.evidence == "like-for-like"
+    assert (setup.table["this run"] == setup.table["paper"]).all()  # the paper's own protocol
+    _, sample = morph.fraction_sample(np.repeat(np.arange(6), 500), RGZ_CLASSES)
+    mix = morph.mix_result(sample)
+    assert all(k.startswith("extra.riggi2024_morphology.") for k in mix.records)
+    assert mix.records["extra.riggi2024_morphology.n_available_2c_3p"] == 500
+
+
+def test_feature_map_pca_and_bad_method():
+    x = np.random.default_rng(0).normal(size=(20, 5))
+    assert morph.feature_map(x, method="pca").shape == (20, 2)
+    with pytest.raises(ValueError, match="umap' or 'pca"):
+        morph.feature_map(x, method="tsne")
+
+
+def test_first_fields_hold_every_class_and_enough_compact_doubles():
+    """The FIRST preset's FRII sizes start at one beam, for more compact doubles (1C-2P, RGZ:
+    20.9 %, 1.2 times 2C-2P): with 10" sizes, 1C-2P / 2C-2P was 0.22 on these fields."""
+    cats = [plan_field("first", size=2048, seed=s).catalogue for s in range(4)]
+    cat = pd.concat([c[(c["rgz_class"] != "") & (c["snr"] >= 5) & (c["n_islands"] > 0)]
+                     for c in cats])
+    counts = cat["rgz_class"].value_counts().reindex(RGZ_CLASSES, fill_value=0)
+    assert (counts > 0).all(), counts.to_dict()
+    assert counts["1C-2P"] / counts["2C-2P"] >= 0.28, counts.to_dict()
+
+
+def test_rgz_dr1_is_reported_absent_then_read_when_present(tmp_path):
+    from PIL import Image
+
+    assert morph.absent_real_sets(["MiraBest", "RGZ_DR1"], data_dir=tmp_path).keys() == \
+        {"RGZ_DR1"}
+    with pytest.raises(ValueError, match="unknown real sets"):
+        morph.absent_real_sets(["RGZ"])
+    root = tmp_path / "rgz_dr1"
+    (root / "images").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 255, (40, 40), dtype=np.uint8)).save(
+            root / "images" / f"{i}.png")
+    pd.DataFrame({"image": [f"{i}.png" for i in range(4)],
+                  "class": ["1C-1P", "2C-2P", "3C-3P", "1C-1P"]}).to_csv(
+        root / "rgz_dr1_catalogue.csv", index=False)
+    assert morph.absent_real_sets(list(morph.REAL_SETS), data_dir=tmp_path) == {}
+    x, y, names = morph.real_labelled_set("RGZ_DR1", image_size=16, data_dir=tmp_path)
+    assert x.shape == (4, 3, 16, 16) and names == RGZ_CLASSES and y.tolist() == [0, 3, 5, 0]
+    assert 0 <= x.min() and x.max() <= 1
+
+
+def test_figure_keys_are_published_rows():
+    assert set(morph.FIGURES.values()) <= KEYS
+
+
+def test_cutouts_of_a_selection_are_those_of_the_full_set(tmp_path):
+    """Selecting sources before cutting (the paper's sizes) gives the same images and labels
+    as cutting every source, and the catalogue's labels are its classes."""
+    images, labels, meta = morph.rgz_like_sources(2, size=1024, image_size=24, seed=7,
+                                                  work=tmp_path / "all")
+    fields, cat = morph.rgz_like_catalogue(2, size=1024, seed=7, work=tmp_path / "sel")
+    assert [RGZ_CLASSES[k] for k in cat["label"]] == cat["class"].tolist()
+    pick = cat.iloc[::3]
+    tiles, rows = morph.rgz_like_cutouts(fields, pick, image_size=24, work=tmp_path / "sel")
+    assert len(rows) == len(tiles) and len(rows) >= 0.9 * len(pick)
+    where = {key: i for i, key in enumerate(zip(meta["field"], meta["source"], strict=True))}
+    idx = [where[key] for key in zip(rows["field"], rows["source"], strict=True)]
+    np.testing.assert_array_equal(rows["label"].to_numpy(), labels[idx])
+    np.testing.assert_allclose(morph.stacks(tiles, 24), images[idx])
+    with pytest.raises(ValueError, match="no sources to cut out"):
+        morph.rgz_like_cutouts(fields, cat.iloc[:0], image_size=24, work=tmp_path / "sel")
