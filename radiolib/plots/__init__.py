@@ -1,5 +1,6 @@
 """Figure functions: data in, :class:`matplotlib.figure.Figure` out; one module per book stage."""
 
+from radiolib.plots.budget import plot_budget_curves
 from radiolib.plots.data import plot_channels, plot_image_grid, plot_scaling_comparison, use_style
 from radiolib.plots.evaluate import (
     plot_attention_maps,
@@ -29,6 +30,7 @@ __all__ = [
     "display_norm",
     "plot_ablation",
     "plot_attention_maps",
+    "plot_budget_curves",
     "plot_augmentation_gallery",
     "plot_centre_edge",
     "plot_channels",
