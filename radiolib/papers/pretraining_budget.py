@@ -83,8 +83,8 @@ LONG: dict[str, tuple[str, int, int, dict]] = {
 #: A study small enough for the smoke profile (seconds): numbers without meaning.
 TINY: dict[str, tuple[str, int, int, dict]] = {
     "SimCLR R18/2 32px": ("simclr", 2, 1, {"backbone": "resnet18_w32", "lr": 1e-3,
-                                            "batch_size": 16}),
-    "DINO R18/2 32/16px": ("dino", 2, 1, {"backbone": "resnet18_w32", "batch_size": 16}),
+                                            "batch_size": 8}),
+    "DINO R18/2 32/16px": ("dino", 2, 1, {"backbone": "resnet18_w32", "batch_size": 8}),
 }
 #: The probes: name -> (metric, whether lower is better).
 PROBES = {"source count": ("mse", True), "primary frame label": ("balanced_accuracy", False)}
@@ -227,6 +227,28 @@ def score_runs(runs: Mapping[str, object], counts, primary, fit, test, *,
     return pd.DataFrame(rows)
 
 
+def references(counts, primary, fit, test, *, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Scores a probe gets without features: the fit crops' mean count, the commonest label.
+
+    ``{probe: {"name", "value", "low", "high"}}`` on the same test crops and resamples as
+    :func:`score_runs`.
+    """
+    counts, primary = np.asarray(counts, float), np.asarray(primary).astype(str)
+    index = np.random.default_rng(seed).integers(0, len(test), (n_boot, len(test)))
+    labels, freq = np.unique(primary[fit], return_counts=True)
+    guesses = {"source count": ("predict the mean", counts, np.full(len(test), counts[fit].mean())),
+               "primary frame label": ("commonest label", primary,
+                                       np.full(len(test), labels[freq.argmax()]))}
+    out = {}
+    for probe, (name, truth, pred) in guesses.items():
+        metric = PROBES[probe][0]
+        boot = _score(metric, truth[test], pred, index)
+        out[probe] = {"name": name, "value": _score(metric, truth[test], pred),
+                      "low": float(np.percentile(boot, 2.5)),
+                      "high": float(np.percentile(boot, 97.5))}
+    return out
+
+
 def _method(setting: str) -> str:
     return "SimCLR" if setting.startswith("SimCLR") else "DINO"
 
@@ -260,7 +282,9 @@ def run_study(settings: Mapping[str, tuple], *, work: str | os.PathLike,
     _record_runs(cache_dir, runs)
     curves = score_runs(runs, index["n_sources"], index["primary"], fit, test,
                         n_components=n_components, n_boot=n_boot, seed=seed)
-    write_curves(curves, cache_dir, cpu=cpu_model(), n_train_crops=len(train_crops),
+    write_curves(curves, cache_dir, cpu=cpu_model(),
+                 references=references(index["n_sources"], index["primary"], fit, test,
+                                       n_boot=n_boot, seed=seed), n_train_crops=len(train_crops),
                  n_eval_crops=len(eval_crops), n_fit=len(fit), n_test=len(test),
                  settings={k: list(v) for k, v in settings.items()}, size=size)
     return curves
@@ -281,7 +305,7 @@ def study_settings(*, pilot: bool = True, long: bool = False,
 
 
 def book_study(study_dir: str | os.PathLike, work: str | os.PathLike, *, tiny: bool = False,
-               size: int = 512) -> tuple[pd.DataFrame, dict, bool]:
+               size: int = 768) -> tuple[pd.DataFrame, dict, bool]:
     """Return the curves the book shows, their ``meta`` and whether they are the real study.
 
     The study written by ``radiolib study`` in ``study_dir`` when it is there and ``tiny`` is
@@ -293,7 +317,7 @@ def book_study(study_dir: str | os.PathLike, work: str | os.PathLike, *, tiny: b
         return curves, meta, True
     work = Path(work)
     run_study(TINY, work=work, cache_dir=work / "budget_tiny", size=size, n_train=2,
-                       n_eval=4, n_components=10, n_boot=100)
+              n_eval=4, n_components=10, n_boot=100)
     curves, meta = read_curves(work / "budget_tiny")
     return curves, meta, False
 
