@@ -36,8 +36,9 @@ from radiolib.models import feature_extractor
 from radiolib.ssl.cache import fingerprint
 from radiolib.ssl.registry import load_pretrained
 
-__all__ = ["RIDGE_ALPHAS", "bootstrap_std", "checkpoint_embeddings", "count_regression_mse",
-           "knn_probe", "linear_probe", "random_embeddings"]
+__all__ = ["RIDGE_ALPHAS", "bootstrap_std", "checkpoint_embeddings", "count_regression_fit",
+           "count_regression_mse", "knn_probe", "knn_probe_fit", "linear_probe",
+           "linear_probe_fit", "random_embeddings"]
 
 #: Ridge penalties tried by the count probe, on standardised PCA components.
 RIDGE_ALPHAS = tuple(np.logspace(-3, 5, 17))
@@ -78,13 +79,24 @@ def _pca(n_components: int, train_x) -> PCA:
     return PCA(k, svd_solver="full")
 
 
+def count_regression_fit(train_x, train_y, *, n_components: int = 100, alphas=RIDGE_ALPHAS):
+    """Fit the count probe: PCA(``n_components``), standardisation, then a linear layer.
+
+    The layer is a ridge regression with the penalty in ``alphas`` of least leave-one-out
+    error (``alphas=None``: plain least squares). The number of components is capped by the
+    features and the training samples (minus one). Returns the fitted scikit-learn pipeline.
+    """
+    train_x = np.asarray(train_x, np.float64)
+    if train_x.ndim != 2 or len(train_x) < 2:
+        raise ValueError(f"need (N >= 2, D) training features, got {train_x.shape}")
+    layer = LinearRegression() if alphas is None else RidgeCV(alphas=tuple(alphas))
+    model = make_pipeline(_pca(n_components, train_x), StandardScaler(), layer)
+    return model.fit(train_x, np.asarray(train_y, np.float64))
+
+
 def count_regression_mse(train_x, train_y, test_x, test_y, *, n_components: int = 100,
                          alphas=RIDGE_ALPHAS) -> float:
-    """Test MSE of PCA(``n_components``) then a linear layer, both fitted on the training split.
-
-    The components are standardised and the layer is a ridge regression with the penalty in
-    ``alphas`` of least leave-one-out error (``alphas=None``: plain least squares). The number
-    of components is capped by the features and the training samples (minus one).
+    """Test MSE of :func:`count_regression_fit`'s probe, fitted on the training split.
 
     Parameters
     ----------
@@ -93,13 +105,8 @@ def count_regression_mse(train_x, train_y, test_x, test_y, *, n_components: int 
     train_y, test_y : array, shape (N,)
         Source counts.
     """
-    train_x, test_x = np.asarray(train_x, np.float64), np.asarray(test_x, np.float64)
-    if train_x.ndim != 2 or len(train_x) < 2:
-        raise ValueError(f"need (N >= 2, D) training features, got {train_x.shape}")
-    layer = LinearRegression() if alphas is None else RidgeCV(alphas=tuple(alphas))
-    model = make_pipeline(_pca(n_components, train_x), StandardScaler(), layer)
-    model.fit(train_x, np.asarray(train_y, np.float64))
-    pred = model.predict(test_x)
+    model = count_regression_fit(train_x, train_y, n_components=n_components, alphas=alphas)
+    pred = model.predict(np.asarray(test_x, np.float64))
     return float(np.mean((pred - np.asarray(test_y, np.float64)) ** 2))
 
 
@@ -116,6 +123,15 @@ def _scores(y_true, pred, proba, classes, n_boot: int) -> dict[str, float]:
     return out
 
 
+def linear_probe_fit(train_x, train_y, *, c: float = 1.0, max_iter: int = 2000,
+                     n_components: int | None = None):
+    """Fit :func:`linear_probe`'s model (optional PCA, standardisation, balanced logistic)."""
+    steps = [] if n_components is None else [_pca(n_components, train_x)]
+    model = make_pipeline(*steps, StandardScaler(), LogisticRegression(
+        C=c, max_iter=max_iter, class_weight="balanced"))
+    return model.fit(np.asarray(train_x), np.asarray(train_y))
+
+
 def linear_probe(train_x, train_y, test_x, test_y, *, c: float = 1.0, max_iter: int = 2000,
                  n_components: int | None = None, n_boot: int = 0) -> dict[str, float]:
     """Logistic regression on standardised features: accuracy, balanced accuracy (and AUC).
@@ -127,20 +143,23 @@ def linear_probe(train_x, train_y, test_x, test_y, *, c: float = 1.0, max_iter: 
     features (capped by the features and the training samples), Lastufka et al.'s [0] PCA-100
     before their one linear layer.
     """
-    steps = [] if n_components is None else [_pca(n_components, train_x)]
-    model = make_pipeline(*steps, StandardScaler(), LogisticRegression(
-        C=c, max_iter=max_iter, class_weight="balanced"))
-    model.fit(np.asarray(train_x), np.asarray(train_y))
+    model = linear_probe_fit(train_x, train_y, c=c, max_iter=max_iter,
+                             n_components=n_components)
     return _scores(np.asarray(test_y), model.predict(test_x), model.predict_proba(test_x),
                    model.classes_, n_boot)
+
+
+def knn_probe_fit(train_x, train_y, *, k: int = 10):
+    """Fit :func:`knn_probe`'s cosine, distance-weighted k-nearest-neighbour classifier."""
+    model = KNeighborsClassifier(n_neighbors=min(k, len(train_x)), metric="cosine",
+                                 weights="distance")
+    return model.fit(np.asarray(train_x), np.asarray(train_y))
 
 
 def knn_probe(train_x, train_y, test_x, test_y, *, k: int = 10,
               n_boot: int = 0) -> dict[str, float]:
     """Cosine k-nearest-neighbour vote (distance-weighted); scores as :func:`linear_probe`."""
-    model = KNeighborsClassifier(n_neighbors=min(k, len(train_x)), metric="cosine",
-                                 weights="distance")
-    model.fit(np.asarray(train_x), np.asarray(train_y))
+    model = knn_probe_fit(train_x, train_y, k=k)
     return _scores(np.asarray(test_y), model.predict(test_x), model.predict_proba(test_x),
                    model.classes_, n_boot)
 

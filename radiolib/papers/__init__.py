@@ -18,7 +18,11 @@ __all__ = ["PaperResult"]
 
 @dataclass
 class PaperResult:
-    """A table to show and the records it adds to the results store (one call to record)."""
+    """A table to show and the records it adds to the results store (one call to record).
+
+    ``uncertainties`` are the records' ± (half-widths of 95 % intervals where a probe gives
+    them); ``text`` is Markdown that compares the table's rows from those intervals.
+    """
 
     table: pd.DataFrame
     records: dict[str, float] = field(default_factory=dict)
@@ -27,3 +31,4 @@ class PaperResult:
     uncertainties: dict[str, float] = field(default_factory=dict)
     #: Other values the page shows beside the table (reference lines, counts by geometry).
     details: dict = field(default_factory=dict)
+    text: str = ""

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from radiolib.evaluate.probes import count_regression_mse
+from radiolib.evaluate.intervals import interval_note
+from radiolib.evaluate.scoring import PREDICT_MEAN, ProbeScores, class_probe, count_probe
 from radiolib.evaluate.splits import holdout_split
 from radiolib.papers import PaperResult, survey
 from radiolib.results import slug
@@ -27,8 +28,8 @@ from radiolib.sky import simulate
 
 __all__ = ["ABLATION_KEYS", "ABLATION_SWITCHES", "COUNT_MSE_KEYS", "MIRABEST_ERROR_KEYS",
            "RECIPES", "RGD_FINETUNE_KEY", "TEST_FRACTION", "ablation_combos", "ablation_label",
-           "ablation_table", "count_mse_table", "finetune_records", "mgcls_crops",
-           "probe_records", "run_recipe"]
+           "ablation_table", "count_mse_table", "finetune_records", "frozen_probes",
+           "mgcls_crops", "probe_records", "run_recipe"]
 
 #: The paper's two backbones and the config file of each.
 RECIPES = {"ResNet50": "dino_resnet50", "ViT-S/8": "dino_vits8"}
@@ -89,25 +90,49 @@ def _model(label: str) -> str | None:
     return name if kind == "DINO)" and name in RECIPES else None
 
 
-def count_mse_table(features: dict[str, np.ndarray], counts, *, seed: int = 0,
-                    n_components: int = 100, note: str | None = None) -> PaperResult:
-    """Source-count MSE of each model's frozen features, and of predicting the mean.
+def _count_records(scores: ProbeScores, prefix: str) -> tuple[dict, dict]:
+    """Each row's MSE as ``<prefix>.<slug>`` and its ± (half-width of the 95 % interval)."""
+    records = {f"{prefix}.{slug(name)}": scores.interval(name).value
+               for name in scores.predictions}
+    spreads = {f"{prefix}.{slug(name)}": w for name, w in scores.half_widths().items()}
+    return records, spreads
+
+
+def _reference_pairs(names, references) -> list[tuple[str, str]]:
+    return [(name, ref) for name in names for ref in references]
+
+
+def count_mse_table(features: dict[str, np.ndarray], counts, *, crops=None, seed: int = 0,
+                    n_components: int = 100, n_boot: int = 1000,
+                    note: str | None = None) -> PaperResult:
+    """Source-count MSE of each model's frozen features and of the reference rows, with 95 %.
 
     PCA to ``n_components`` and a linear layer fitted on 70 % of the crops, scored on the
     other 30 %: the split of :func:`radiolib.evaluate.holdout_split`, the same as the training
-    callback's, so the last point of the learning curve is this table's number.
+    callback's, so the last point of the learning curve is this table's number. With
+    ``crops`` (the held-out crops at full resolution, e.g. a TileSet's ``tiles``) the same
+    probe is fitted on a pixel histogram (baseline) and on a 5σ peak count (hand-made);
+    "predict the mean" is always there. Intervals: bootstrap over the test crops (paired
+    between rows); ``text`` compares each DINO backbone with its untrained twin, and every
+    backbone with predicting the mean and with the references.
     """
     counts = np.asarray(counts, dtype=float)
     fit, test = holdout_split(len(counts), TEST_FRACTION, seed=seed)
-    mse = {name: count_regression_mse(x[fit], counts[fit], x[test], counts[test],
-                                      n_components=n_components)
-           for name, x in features.items()}
-    mse["predict the mean"] = float(np.mean((counts[test] - counts[fit].mean()) ** 2))
-    records = {f"extra.dino.count_mse.{slug(name)}": value for name, value in mse.items()}
-    for name, value in mse.items():
-        records.update(dict.fromkeys(COUNT_MSE_KEYS.get(_model(name), ()), value))
-    table = pd.Series(mse, name="source-count MSE (held-out crops)").to_frame()
-    return PaperResult(table, records, note=note)
+    scores = count_probe(features, counts, fit, test, images=crops, n_components=n_components,
+                         n_boot=n_boot, seed=seed)
+    records, spreads = _count_records(scores, "extra.dino.count_mse")
+    for name in scores.predictions:
+        for key in COUNT_MSE_KEYS.get(_model(name), ()):
+            records[key] = scores.interval(name).value
+            spreads[key] = scores.interval(name).half_width
+    refs = [n for n, k in scores.kinds.items() if k not in ("model", "mean")]
+    dino = [n for n in features if _model(n)]
+    pairs = [(n, n.replace("(DINO)", "(untrained)")) for n in dino]
+    pairs += [(n, PREDICT_MEAN) for n in features]
+    pairs += _reference_pairs(features, refs)
+    table = scores.table().rename(columns={"mse": "source-count MSE (held-out crops)"})
+    return PaperResult(table, records, note=interval_note(note), uncertainties=spreads,
+                       text=scores.text(pairs, label="MSE"))
 
 
 def ablation_combos(n_combos: int = 8) -> list[dict[str, bool]]:
@@ -124,57 +149,104 @@ def ablation_label(combo: dict[str, bool]) -> str:
 
 
 def ablation_table(features: dict[str, np.ndarray], untrained: np.ndarray, counts, *,
-                   seed: int = 0, n_components: int = 100,
+                   crops=None, seed: int = 0, n_components: int = 100, n_boot: int = 1000,
                    note: str | None = None) -> PaperResult:
-    """Count MSE of each ablation run (keyed by :func:`ablation_label`) and of random weights.
+    """Count MSE of each ablation run (keyed by :func:`ablation_label`) and of the references.
 
-    Same probe and split as :func:`count_mse_table`. The table has the switches, the MSE and
-    its difference to the untrained backbone.
+    Same probe, split, references (with ``crops``) and intervals as :func:`count_mse_table`.
+    One row per run (``kind`` "run": the switches, the MSE with its 95 % ``low`` / ``high``,
+    ``vs_untrained`` with its paired interval), then the reference rows: the untrained
+    backbone, the pixel histogram, the peak counter, predicting the mean.
     """
     counts = np.asarray(counts, dtype=float)
     fit, test = holdout_split(len(counts), TEST_FRACTION, seed=seed)
-
-    def mse(x):
-        return count_regression_mse(x[fit], counts[fit], x[test], counts[test],
-                                    n_components=n_components)
-
-    base = mse(untrained)
+    scores = count_probe({**features, "untrained": untrained}, counts, fit, test, images=crops,
+                         n_components=n_components, n_boot=n_boot, seed=seed)
     rows = []
-    for label, x in features.items():
-        on = {k: k.replace("_", "-") in label.split(" + ") for k in ABLATION_SWITCHES}
-        rows.append({"run": label, **on, "count_mse": mse(x)})
+    for name in scores.predictions:
+        iv = scores.interval(name)
+        row = {"run": name, "kind": "run" if name in features else
+               "untrained" if name == "untrained" else scores.kinds[name]}
+        row |= {k: k.replace("_", "-") in name.split(" + ") if name in features else False
+                for k in ABLATION_SWITCHES}
+        row |= {"count_mse": iv.value, "low": iv.low, "high": iv.high}
+        if name in features:
+            d = scores.difference(name, "untrained")
+            row |= {"vs_untrained": d.value, "vs_low": d.low, "vs_high": d.high}
+        rows.append(row)
     table = pd.DataFrame(rows).set_index("run")
-    table["vs_untrained"] = table["count_mse"] - base
-    records = {f"extra.ablation.{label.replace(' + ', '_').replace('-', '_')}.count_mse": v
-               for label, v in table["count_mse"].items()}
-    records["extra.ablation.untrained.count_mse"] = base
-    records.update({key: table.loc[label, "count_mse"] for label, key in ABLATION_KEYS.items()
-                    if label in table.index})
-    return PaperResult(table, records, note=note)
+
+    def key(label):
+        return f"extra.ablation.{slug(label.replace(' + ', '_')).replace('-', '_')}.count_mse"
+
+    records = {key(name): scores.interval(name).value for name in scores.predictions}
+    spreads = {key(name): w for name, w in scores.half_widths().items()}
+    for label, paper_key in ABLATION_KEYS.items():
+        if label in features:
+            records[paper_key] = scores.interval(label).value
+            spreads[paper_key] = scores.interval(label).half_width
+    refs = [n for n, k in scores.kinds.items() if k not in ("model", "mean")]
+    pairs = [(name, "untrained") for name in features]
+    pairs += [("rotation + power-law", "none"), ("untrained", PREDICT_MEAN)]
+    pairs += [(r, PREDICT_MEAN) for r in refs]
+    return PaperResult(table, records, note=interval_note(note), uncertainties=spreads,
+                       text=scores.text(pairs, label="MSE"))
 
 
-def probe_records(scores: pd.DataFrame, *, released: bool, note: str | None = None
-                  ) -> PaperResult:
+def frozen_probes(features: dict, data: dict, *, n_components: int | None = 100,
+                  n_boot: int = 1000, seed: int = 0) -> dict[str, ProbeScores]:
+    """Fit the frozen-feature linear probe (Appendix B) per data set, with reference rows.
+
+    ``features[model, dataset, split]`` are each model's embeddings and ``data[dataset,
+    split]`` the ``(images, labels)`` of the ``"train"`` and ``"test"`` splits. Per data set,
+    PCA to ``n_components`` and a class-weighted logistic regression on each model's training
+    features, and on a pixel histogram and hand-made shape moments of the same images; the
+    accuracy on the test images, bootstrapped over them (:class:`ProbeScores`).
+    """
+    models = list(dict.fromkeys(m for m, _, _ in features))
+    out = {}
+    for name in dict.fromkeys(d for d, _ in data):
+        (x_fit, y_fit), (x_test, y_test) = data[name, "train"], data[name, "test"]
+        out[name] = class_probe({m: (features[m, name, "train"], features[m, name, "test"])
+                                 for m in models}, y_fit, y_test, images=(x_fit, x_test),
+                                metric="accuracy", n_components=n_components, n_boot=n_boot,
+                                seed=seed)
+    return out
+
+
+def probe_records(probes: dict[str, ProbeScores], *, released: bool,
+                  note: str | None = None) -> PaperResult:
     """Return the frozen-feature probes' records: every accuracy (extra), MiraBest errors.
 
-    ``scores`` has ``dataset, model, accuracy`` (and ``accuracy_std``) per row; the paper's
-    Table 4 gives MiraBest as an error, 1 - accuracy. Its evidence is the released weights'
-    when ``released``, else an analogue (our models).
+    ``probes`` maps a data set to its :func:`frozen_probes` scores. The table is tidy
+    (``dataset, model, kind, accuracy, accuracy_low, accuracy_high``, fractions) and the
+    records' uncertainties are the 95 % half-widths; the paper's Table 4 gives MiraBest as an
+    error, 1 - accuracy. ``text`` compares, per data set, each DINO backbone with its
+    untrained twin and every backbone with the reference rows. Its evidence is the released
+    weights' when ``released``, else an analogue (our models).
     """
-    records, spreads = {}, {}
-    for row in scores.itertuples():
-        records[f"extra.probes.{row.dataset.lower()}_accuracy.{slug(row.model)}"] = \
-            100 * row.accuracy
-        key = MIRABEST_ERROR_KEYS.get(_model(row.model))
-        if key and row.dataset == "MiraBest":
-            records[key] = 1 - row.accuracy
-            if "accuracy_std" in scores:
-                spreads[key] = row.accuracy_std
-    table = scores.pivot(index="model", columns="dataset", values="accuracy") * 100
-    table.insert(0, "MiraBest error (%)", 100 - table.pop("MiraBest"))
-    table = table.rename(columns={"RGD": "RGD accuracy (%)"})
-    return PaperResult(table, records, note=note, uncertainties=spreads,
-                       evidence="released-weights" if released else "analogue")
+    rows, records, spreads, text = [], {}, {}, []
+    for dataset, scores in probes.items():
+        for model, row in scores.table().iterrows():
+            rows.append({"dataset": dataset, "model": model, "kind": row["kind"],
+                         "accuracy": row["accuracy"], "accuracy_low": row["low"],
+                         "accuracy_high": row["high"]})
+            key = f"extra.probes.{dataset.lower()}_accuracy.{slug(model)}"
+            records[key] = 100 * row["accuracy"]
+            spreads[key] = 100 * scores.interval(model).half_width
+            paper_key = MIRABEST_ERROR_KEYS.get(_model(model))
+            if paper_key and dataset == "MiraBest":
+                records[paper_key] = 1 - row["accuracy"]
+                spreads[paper_key] = scores.interval(model).half_width
+        models = [m for m, k in scores.kinds.items() if k == "model"]
+        refs = [m for m, k in scores.kinds.items() if k != "model"]
+        pairs = [(m, m.replace("(DINO)", "(untrained)")) for m in models if _model(m)]
+        pairs += _reference_pairs(models, refs)
+        text.append(f"**{dataset}**\n\n{scores.text(pairs, label='accuracy')}")
+    return PaperResult(pd.DataFrame(rows), records, note=interval_note(note),
+                       uncertainties=spreads,
+                       evidence="released-weights" if released else "analogue",
+                       text="\n\n".join(text))
 
 
 def finetune_records(tuned: pd.DataFrame, finetune_on: str, *, note: str | None = None

@@ -5,7 +5,8 @@ pilot -- and smart_hulk_smgps, the hulk_smgps model trained further on banner_sm
 Table 3). :func:`training_sets` cuts the simulated fields into those data sets,
 :func:`model_recipes` and :func:`train_models` train the models (cached), and
 :func:`frame_label_probes` / :func:`thresholding_result` score frozen embeddings against the
-simulated frame labels.
+simulated frame labels, beside pixel-statistics and hand-made reference rows, with 95 %
+intervals.
 
 - [0] Riggi et al. 2024, PASA, arXiv:2404.18462
 """
@@ -18,12 +19,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from radiolib.evaluate import knn_probe, linear_probe
+from radiolib.evaluate.intervals import interval_note
+from radiolib.evaluate.scoring import ProbeScores, class_probe
 from radiolib.papers import PaperResult, survey
 from radiolib.ssl.cache import cached_train
 
-__all__ = ["NO_THRESHOLDING", "SURVEYS", "final_losses", "frame_label_probes", "frame_labels",
-           "model_recipes", "thresholding_result", "train_models", "training_sets"]
+__all__ = ["FRAME_PROBES", "NO_THRESHOLDING", "SURVEYS", "final_losses", "frame_label_probes",
+           "frame_labels", "model_recipes", "thresholding_result", "train_models",
+           "training_sets"]
 
 #: The two surveys of the paper, in the order of its Table 1.
 SURVEYS = ("smgps", "emupilot")
@@ -102,38 +105,70 @@ def frame_labels(tileset) -> dict[str, np.ndarray]:
             "primary": tileset.index["primary"].astype(str).to_numpy()}
 
 
+#: The two frame-label probes: label -> (task key, label name, metric, probe).
+FRAME_PROBES = {"PECULIAR vs rest (AUC)": ("peculiar_auc", "peculiar", "auc", "linear"),
+                "primary label (bal. acc.)": ("primary_bal_acc", "primary", "balanced_accuracy",
+                                              "knn")}
+
+
 def frame_label_probes(embeddings: dict[str, dict[str, np.ndarray]], fit_labels: dict,
-                       test_labels: dict, *, n_boot: int = 0) -> pd.DataFrame:
+                       test_labels: dict, *, images: dict | None = None, n_boot: int = 1000,
+                       seed: int = 0) -> dict[str, ProbeScores]:
     """Score each model's frozen embeddings on the held-out tiles' frame labels.
 
-    ``embeddings[model]`` holds ``probe`` and ``test`` arrays. Two probes: PECULIAR vs rest by
-    a class-weighted logistic regression (ROC AUC), and the primary label by a 10-nearest-
-    neighbour vote (balanced accuracy); columns ``probe, model, score, score_std``.
+    ``embeddings[model]`` holds ``probe`` and ``test`` arrays; ``images`` (``probe`` and
+    ``test`` tiles, e.g. TileSets' ``tiles``) adds the reference rows, a pixel histogram and
+    hand-made shape moments of each tile. Two probes (:data:`FRAME_PROBES`): PECULIAR vs rest
+    by a class-weighted logistic regression (ROC AUC; skipped when the fitting tiles hold one
+    class only), and the primary label by a 10-nearest-neighbour vote (balanced accuracy),
+    each with 95 % bootstrap intervals over the held-out tiles.
     """
-    rows = []
-    for model, e in embeddings.items():
-        if len(set(fit_labels["peculiar"])) == 2:
-            s = linear_probe(e["probe"], fit_labels["peculiar"], e["test"],
-                             test_labels["peculiar"], n_boot=n_boot)
-            rows.append({"probe": "PECULIAR vs rest (AUC)", "model": model,
-                         "score": s.get("auc", np.nan), "score_std": s.get("auc_std", np.nan)})
-        s = knn_probe(e["probe"], fit_labels["primary"], e["test"], test_labels["primary"],
-                      n_boot=n_boot)
-        rows.append({"probe": "primary label (bal. acc.)", "model": model,
-                     "score": s["balanced_accuracy"],
-                     "score_std": s.get("balanced_accuracy_std", np.nan)})
-    return pd.DataFrame(rows, columns=["probe", "model", "score", "score_std"])
+    out = {}
+    for name, (_, label, metric, probe) in FRAME_PROBES.items():
+        if metric == "auc" and len(set(fit_labels[label])) != 2:
+            continue
+        out[name] = class_probe({m: (e["probe"], e["test"]) for m, e in embeddings.items()},
+                                fit_labels[label], test_labels[label], metric=metric,
+                                probe=probe, n_boot=n_boot, seed=seed,
+                                images=None if images is None else
+                                (images["probe"], images["test"]))
+    return out
 
 
-def thresholding_result(probes: pd.DataFrame, *, note: str | None = None) -> PaperResult:
-    """Every probe score as a record, and hulk_smgps with minus without RandomThresholding."""
-    records = {}
-    for row in probes.itertuples():
-        task = "peculiar_auc" if "PECULIAR" in row.probe else "primary_bal_acc"
-        model = row.model.replace(", no thresholding", "_nothr").replace(" ", "_")
-        records[f"extra.simclr.probe.{model}.{task}"] = row.score
-    table = probes.set_index(["probe", "model"])["score"].unstack()
-    effect = table["hulk_smgps"] - table[NO_THRESHOLDING]
-    records["extra.simclr.thresholding_effect"] = float(effect.iloc[0])
-    return PaperResult(effect.rename("with - without thresholding").to_frame(), records,
-                       note=note)
+def thresholding_result(probes: dict[str, ProbeScores], *, untrained: str = "untrained",
+                        note: str | None = None) -> PaperResult:
+    """Every probe score as a record, and hulk_smgps with minus without RandomThresholding.
+
+    The table is tidy (``probe, model, kind, score, score_low, score_high``); the effect is
+    the paired difference on the first probe (AUC where there is one), with its interval.
+    ``text`` compares, per probe, the runs with and without thresholding, each run with the
+    ``untrained`` backbone, and every model with the reference rows.
+    """
+    rows, records, spreads, text = [], {}, {}, []
+    for name, scores in probes.items():
+        task = FRAME_PROBES[name][0]
+        for model, row in scores.table().iterrows():
+            rows.append({"probe": name, "model": model, "kind": row["kind"],
+                         "score": row[scores.metric], "score_low": row["low"],
+                         "score_high": row["high"]})
+            key = f"extra.simclr.probe.{_key(model)}.{task}"
+            records[key] = row[scores.metric]
+            spreads[key] = scores.interval(model).half_width
+        models = [m for m, k in scores.kinds.items() if k == "model"]
+        refs = [m for m, k in scores.kinds.items() if k != "model"]
+        pairs = [("hulk_smgps", NO_THRESHOLDING)]
+        pairs += [(m, untrained) for m in models if m != untrained]
+        pairs += [(m, r) for m in models for r in refs]
+        label = {"auc": "AUC"}.get(scores.metric, scores.metric.replace("_", " "))
+        text.append(f"**{name}**\n\n{scores.text(pairs, label=label)}")
+    first = next(iter(probes.values()), None)
+    if first is not None and {"hulk_smgps", NO_THRESHOLDING} <= set(first.predictions):
+        effect = first.difference("hulk_smgps", NO_THRESHOLDING)
+        records["extra.simclr.thresholding_effect"] = effect.value
+        spreads["extra.simclr.thresholding_effect"] = effect.half_width
+    return PaperResult(pd.DataFrame(rows), records, note=interval_note(note),
+                       uncertainties=spreads, text="\n\n".join(text))
+
+
+def _key(model: str) -> str:
+    return model.replace(", no thresholding", "_nothr").replace(" ", "_")

@@ -50,8 +50,9 @@ def plot_probe_scores(scores: pd.DataFrame, ax=None, *, metric: str = "auc",
     Parameters
     ----------
     scores : DataFrame
-        One row per (``group``, ``label``) with columns ``metric`` and, optionally,
-        ``<metric>_std`` (drawn as error bars).
+        One row per (``group``, ``label``) with columns ``metric`` and, optionally, an
+        interval ``<metric>_low`` / ``<metric>_high`` or a spread ``<metric>_std`` (drawn as
+        error bars; the interval first).
     reference : float, optional
         A vertical dotted line (e.g. 0.5, chance level of an AUC).
     """
@@ -66,6 +67,9 @@ def plot_probe_scores(scores: pd.DataFrame, ax=None, *, metric: str = "auc",
         rows = scores[scores[label] == name].set_index(group).reindex(groups)
         y = np.arange(len(groups)) + (j - (len(labels) - 1) / 2) * width
         err = rows.get(f"{metric}_std")
+        if f"{metric}_low" in rows and f"{metric}_high" in rows:
+            err = np.stack([rows[metric] - rows[f"{metric}_low"],
+                            rows[f"{metric}_high"] - rows[metric]]).clip(0)
         ax.barh(y, rows[metric], height=width * 0.9, xerr=None if err is None else err,
                 color=f"C{j}", label=name, capsize=2)
     ax.set_yticks(np.arange(len(groups)), groups)
@@ -85,17 +89,27 @@ def plot_ablation(table: pd.DataFrame, ax=None, *, value: str = "count_mse",
     Parameters
     ----------
     table : DataFrame
-        One row per run with boolean columns ``switches`` and the score ``value``.
+        One row per run with boolean columns ``switches`` and the score ``value``; optional
+        ``low`` / ``high`` (an interval, drawn as error bars) and ``kind``: rows whose kind is
+        not ``"run"`` are references, drawn as labelled horizontal lines instead of bars.
     baseline : float, optional
         A horizontal dashed line (e.g. the score of an untrained backbone).
     """
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
     fig = ax.figure
+    refs = table[table["kind"] != "run"] if "kind" in table else table.iloc[:0]
+    table = table[table["kind"] == "run"] if "kind" in table else table
     x = np.arange(len(table))
-    ax.bar(x, table[value], color="C0")
+    err = None
+    if {"low", "high"} <= set(table.columns):
+        err = np.stack([table[value] - table["low"], table["high"] - table[value]]).clip(0)
+    ax.bar(x, table[value], color="C0", yerr=err, capsize=2)
     if baseline is not None:
         ax.axhline(baseline, color="C3", ls="--", lw=1, label=baseline_label)
+    for j, (name, row) in enumerate(refs.iterrows()):
+        ax.axhline(row[value], color=f"C{j + 1}", ls=":", lw=1, label=str(name))
+    if baseline is not None or len(refs):
         ax.legend(fontsize="small", loc="upper right")
     ax.set_ylabel(value.replace("count_mse", "source-count MSE"))
     ax.set_xticks(x, [""] * len(x))

@@ -50,15 +50,48 @@ def _features(n=120, seed=0):
     return counts, {"ResNet50 (DINO)": signal, "ViT-S/8 (untrained)": noise}
 
 
+def _crops(counts, seed=0, side=48):
+    """Noise crops with ``counts[i]`` isolated 20-sigma sources (a peak counter finds them)."""
+    rng = np.random.default_rng(seed)
+    cells = [(y, x) for y in range(4, side - 4, 6) for x in range(4, side - 4, 6)]
+    crops = rng.normal(size=(len(counts), side, side))
+    for crop, n in zip(crops, counts.astype(int), strict=True):
+        for k in rng.choice(len(cells), min(n, len(cells)), replace=False):
+            crop[cells[k]] += 20.0
+    return crops
+
+
 def test_count_mse_table_records_the_published_keys():
     counts, features = _features()
-    result = lastufka2024.count_mse_table(features, counts, seed=0, n_components=4)
-    mse = result.table.iloc[:, 0]
+    result = lastufka2024.count_mse_table(features, counts, seed=0, n_components=4, n_boot=200)
+    mse = result.table.iloc[:, 1]
+    assert result.table.columns[0] == "kind" and list(result.table.columns[2:]) == \
+        ["low", "high"]
     assert mse["ResNet50 (DINO)"] < 1 < mse["predict the mean"]  # the signal is found
     for key in lastufka2024.COUNT_MSE_KEYS["ResNet50"]:
         assert result.records[key] == mse["ResNet50 (DINO)"]
+        assert 0 < result.uncertainties[key] < 1
     assert not any(k in result.records for k in lastufka2024.COUNT_MSE_KEYS["ViT-S/8"])
     assert result.records["extra.dino.count_mse.predict_the_mean"] == mse["predict the mean"]
+    assert "ResNet50 (untrained)" not in result.text  # no untrained ResNet50 to compare
+    assert "- ResNet50 (DINO) beats predict the mean at 95 %" in result.text
+    assert "ViT-S/8 (untrained) and predict the mean are indistinguishable" in result.text
+
+
+def test_count_mse_table_reference_rows():
+    """With crops, a pixel histogram and a peak counter join the table; the counter is exact."""
+    counts, features = _features()
+    counts = np.minimum(counts, 30)
+    features["ResNet50 (untrained)"] = features.pop("ViT-S/8 (untrained)")
+    result = lastufka2024.count_mse_table(features, counts, crops=_crops(counts),
+                                          n_components=4, n_boot=200)
+    table = result.table
+    assert table.loc["peak counter (5 sigma)", "kind"] == "hand-made"
+    assert table.loc["pixel histogram", "kind"] == "baseline"
+    assert table.iloc[:, 1]["peak counter (5 sigma)"] < 1e-6
+    assert "extra.dino.count_mse.peak_counter_5_sigma" in result.records
+    assert "ResNet50 (DINO) beats ResNet50 (untrained) at 95 %" in result.text
+    assert "ResNet50 (DINO) beats peak counter" not in result.text  # both near 0
 
 
 def test_ablation_combos_labels_and_table():
@@ -71,25 +104,42 @@ def test_ablation_combos_labels_and_table():
     runs = {label: features["ViT-S/8 (untrained)"] for label in labels}
     runs["rotation + power-law"] = features["ResNet50 (DINO)"]
     result = lastufka2024.ablation_table(runs, features["ViT-S/8 (untrained)"], counts,
-                                         n_components=4)
+                                         crops=_crops(counts), n_components=4, n_boot=200)
     row = result.table.loc["rotation + power-law"]
     assert row["rotation"] and row["power_law"] and not row["autocontrast"]
-    assert row["vs_untrained"] < 0
+    assert row["vs_untrained"] < row["vs_high"] < 0 and row["kind"] == "run"
+    assert result.table.loc["none", "vs_untrained"] == 0  # the same features
     key = lastufka2024.ABLATION_KEYS["rotation + power-law"]
-    assert result.records[key] == row["count_mse"]
+    assert result.records[key] == row["count_mse"] and key in result.uncertainties
     assert set(lastufka2024.ABLATION_KEYS.values()) <= set(result.records)
+    assert "extra.ablation.untrained.count_mse" in result.records
+    assert set(result.table["kind"]) == {"run", "untrained", "baseline", "hand-made", "mean"}
+    assert "rotation + power-law beats untrained at 95 %" in result.text
+    assert "none and untrained are indistinguishable at 95 %" in result.text
 
 
 def test_probe_and_finetune_records():
-    scores = pd.DataFrame({"dataset": ["MiraBest", "MiraBest", "RGD"],
-                           "model": ["ResNet50 (DINO)", "ResNet50 (untrained)",
-                                     "ResNet50 (DINO)"],
-                           "accuracy": [0.9, 0.7, 0.6], "accuracy_std": [0.02, 0.03, 0.04]})
-    result = lastufka2024.probe_records(scores, released=True)
+    rng = np.random.default_rng(0)
+    data, features = {}, {}
+    for split, n in (("train", 80), ("test", 60)):
+        y = np.repeat([0, 1], n // 2)
+        images = rng.normal(size=(n, 1, 16, 16)) * 0.1
+        images[y == 1, 0, 7:10, 1:4] += 5.0  # a second source: a double
+        images[:, 0, 7:10, 9:12] += 5.0
+        data["MiraBest", split] = images, y
+        features["ResNet50 (DINO)", "MiraBest", split] = np.c_[y + rng.normal(0, .1, n),
+                                                               rng.normal(size=n)]
+        features["ResNet50 (untrained)", "MiraBest", split] = rng.normal(size=(n, 2))
+    probes = lastufka2024.frozen_probes(features, data, n_components=2, n_boot=200)
+    result = lastufka2024.probe_records(probes, released=True)
     key = lastufka2024.MIRABEST_ERROR_KEYS["ResNet50"]
-    assert result.records[key] == pytest.approx(0.1) and result.uncertainties[key] == 0.02
+    assert result.records[key] == 0 and result.uncertainties[key] == 0
     assert result.evidence == "released-weights"
-    assert result.table.loc["ResNet50 (untrained)", "MiraBest error (%)"] == pytest.approx(30)
+    table = result.table.set_index("model")
+    assert table.loc["shape moments", "accuracy"] == 1  # it counts the peaks
+    assert table.loc["ResNet50 (untrained)", "accuracy_low"] < 0.7
+    assert "ResNet50 (DINO) beats ResNet50 (untrained) at 95 %" in result.text
+    assert "ResNet50 (DINO) and shape moments are indistinguishable" in result.text
     tuned = pd.DataFrame({"model": ["ResNet50 (DINO)"] * 2 + ["ResNet50 (untrained)"],
                           "n_blocks": [0, 2, 2], "accuracy": [0.5, 0.7, 0.4]})
     records = lastufka2024.finetune_records(tuned, "RGD").records
@@ -112,15 +162,39 @@ def test_riggi_model_recipes_follow_the_paper():
 
 
 def test_thresholding_result_and_record_result(tmp_path):
-    probes = pd.DataFrame({"probe": ["PECULIAR vs rest (AUC)"] * 2,
-                           "model": ["hulk_smgps", riggi2024.NO_THRESHOLDING],
-                           "score": [0.8, 0.7], "score_std": [0.01, 0.01]})
+    rng = np.random.default_rng(0)
+    n_fit, n_test = 120, 200
+    fit = {"peculiar": rng.random(n_fit) < 0.3, "primary": rng.choice(["A", "B"], n_fit)}
+    test = {"peculiar": rng.random(n_test) < 0.3, "primary": rng.choice(["A", "B"], n_test)}
+
+    def embed(labels, strength):
+        return {"probe": np.c_[strength * fit[labels] + rng.normal(size=n_fit),
+                               rng.normal(size=n_fit)],
+                "test": np.c_[strength * test[labels] + rng.normal(size=n_test),
+                              rng.normal(size=n_test)]}
+
+    emb = {"hulk_smgps": embed("peculiar", 4.0), riggi2024.NO_THRESHOLDING: embed("peculiar", 0),
+           "untrained": embed("peculiar", 0)}
+    images = {"probe": rng.normal(size=(n_fit, 12, 12)), "test": rng.normal(size=(n_test, 12, 12))}
+    probes = riggi2024.frame_label_probes(emb, fit, test, images=images, n_boot=200)
+    assert set(probes) == set(riggi2024.FRAME_PROBES)
     result = riggi2024.thresholding_result(probes, note="toy")
-    assert result.records["extra.simclr.thresholding_effect"] == pytest.approx(0.1)
+    effect = result.records["extra.simclr.thresholding_effect"]
+    assert effect > result.uncertainties["extra.simclr.thresholding_effect"] > 0
     assert "extra.simclr.probe.hulk_smgps_nothr.peculiar_auc" in result.records
-    store = ResultsStore(tmp_path, "smoke", "03_x")
+    assert "extra.simclr.probe.shape_moments.primary_bal_acc" in result.records
+    assert set(result.table["kind"]) == {"model", "baseline", "hand-made"}
+    assert "hulk_smgps beats hulk_smgps, no thresholding at 95 %" in result.text
+    assert "95 % bootstrap" in result.note
+    store = ResultsStore(tmp_path, "smoke", "03_simclr_pretraining")
     store.record_result(result)
-    assert store.results["extra.simclr.thresholding_effect"]["note"] == "toy"
+    saved = store.results["extra.simclr.thresholding_effect"]
+    assert saved["uncertainty"] == pytest.approx(
+        result.uncertainties["extra.simclr.thresholding_effect"])
+    one_class = dict(fit, peculiar=np.zeros(n_fit, bool))
+    assert list(riggi2024.frame_label_probes(emb, one_class, test, n_boot=50)) == \
+        ["primary label (bal. acc.)"]
+    assert store.results["extra.simclr.thresholding_effect"]["note"].startswith("toy; ±")
     store.record_result(PaperResult(pd.DataFrame(), {"extra.a": 1.0}, uncertainties={
         "extra.a": 0.5}, evidence="like-for-like"))
     assert store.results["extra.a"] == {"value": 1.0, "note": None,
