@@ -13,9 +13,9 @@ The embeddings lie beside the run folder, in ``<run folder>.emb/epoch_NNNN.npy``
 ``.json`` of the timings each; a finished run is reused only when its config, data, evaluation
 images and the training code are unchanged (its cache key, :func:`radiolib.ssl.cache.run_key`).
 
-On a shared machine wall time depends on the other jobs; the process CPU time divided by the
-threads used is what the run would take on that many otherwise idle cores (an estimate that
-is fair to within the cost of contention: cache misses and threads waiting on each other).
+On a shared machine wall time depends on the other jobs, and so does CPU time (threads spin
+while they wait, caches are shared): :meth:`BudgetRun.idle_seconds_per_step` estimates the
+idle machine's pace from the fastest spans of the training log.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import torch
 from radiolib.files import atomic_path, atomic_write
 from radiolib.ssl.cache import CachedRun, cached_train, fingerprint, run_dir
 from radiolib.ssl.registry import build_method
-from radiolib.ssl.train import CHECKPOINT
+from radiolib.ssl.train import CHECKPOINT, read_metrics
 
 __all__ = ["BudgetRun", "budget_train", "cpu_model", "embedding_callback", "read_checkpoints"]
 
@@ -60,6 +60,17 @@ class BudgetRun:
     run: CachedRun
     folder: Path
     checkpoints: pd.DataFrame
+    batch_size: int
+
+    def idle_seconds_per_step(self, quantile: float = 0.9) -> float:
+        """Seconds a training step takes on an idle machine, estimated from the fast spans.
+
+        The training log has a throughput (images/s, wall clock) every few steps; other jobs
+        on a shared machine only ever slow a span down, so a high quantile of the spans'
+        throughput estimates the idle one (CPU time is inflated by contention too).
+        """
+        spans = read_metrics(self.run.metrics).query("kind == 'train'")["throughput"]
+        return self.batch_size / float(np.quantile(spans.to_numpy(float), quantile))
 
     def embeddings(self, epoch: int) -> np.ndarray:
         """Return the evaluation images' embeddings after ``epoch`` epochs (0: random weights)."""
@@ -150,4 +161,4 @@ def budget_train(config, dataset, images: torch.Tensor, *, cache_dir: str | os.P
                                   steps_per_epoch=len(dataset) // config.batch_size)
     run = cached_train(config, dataset, cache_dir=cache_dir, data_key=data_key,
                        evaluate=callback, eval_key=eval_key, progress=progress)
-    return BudgetRun(run, folder, read_checkpoints(folder))
+    return BudgetRun(run, folder, read_checkpoints(folder), config.batch_size)

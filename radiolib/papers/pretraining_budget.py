@@ -8,11 +8,14 @@ rate -- and every few epochs embed the crops of *other* pointings
 checkpoint, both fitted on the crops of half of those pointings and scored on the crops of the
 other half (:func:`pointing_split`): the source-count probe of Lastufka et al. (PCA, ridge;
 MSE) and a morphology probe, the primary frame label of Riggi et al.'s simulated truth
-(logistic regression; balanced accuracy). Epoch 0 of each run is the same network at random
-initialisation, scored by the same probe on the same crops: the baseline the run must beat.
+(10-nearest-neighbour vote, as notebook 03 scores it; balanced accuracy). Epoch 0 of each
+run is the same network at random initialisation, scored by the same probe on the same
+crops: the baseline the run must beat.
 
-The x-axis is minutes on the run's threads of an idle machine: its process CPU time divided by
-its threads (wall time, inflated by whatever else runs on a shared machine, is kept too).
+The x-axis is minutes of training on the run's threads of an idle machine: steps times the
+idle pace estimated from the fastest spans of the training log
+(:meth:`~radiolib.evaluate.budget.BudgetRun.idle_seconds_per_step`). Wall-clock minutes and
+CPU time / threads, both inflated by whatever else runs on a shared machine, are kept too.
 Intervals are 95 % percentile-bootstrap intervals over the scored crops, shared (paired) by
 every checkpoint scored on them (:func:`score_runs`). :func:`budget_result` turns the curves
 into the book's table, records and sentences: whether any SSL checkpoint within the budget
@@ -30,12 +33,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.decomposition import PCA
-from sklearn.linear_model import LogisticRegression, RidgeCV
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
-from radiolib.evaluate.probes import RIDGE_ALPHAS
+from radiolib.evaluate.intervals import Bootstrap
+from radiolib.evaluate.probes import count_regression_fit, knn_probe_fit
+from radiolib.evaluate.scoring import class_probe, count_probe
 from radiolib.files import atomic_write
 from radiolib.papers import PaperResult
 from radiolib.papers.survey import hulk_labels
@@ -65,14 +66,15 @@ BASE = {
 PILOT: dict[str, tuple[str, int, int, dict]] = {
     "SimCLR R18/2 32px": ("simclr", 10, 2, {"backbone": "resnet18_w32", "lr": 1e-3}),
     "DINO R18/2 32/16px": ("dino", 6, 2, {"backbone": "resnet18_w32"}),
-    "SimCLR R18/2 32px paper lr": ("simclr", 6, 2, {"backbone": "resnet18_w32"}),
+    "SimCLR R18/2 64px": ("simclr", 6, 2, {"backbone": "resnet18_w32", "lr": 1e-3,
+                                            "image_size": 64}),
+    "DINO R18/2 64/32px": ("dino", 6, 2, {"backbone": "resnet18_w32", "image_size": 64,
+                                          "global_size": 64, "local_size": 32}),
     "SimCLR R18 32px": ("simclr", 6, 2, {"lr": 1e-3}),
     "SimCLR R18/2 32px strong crops": ("simclr", 6, 2, {"backbone": "resnet18_w32", "lr": 1e-3,
                                                         "crop_scale": [0.3, 1.0]}),
     "DINO R18/2 32px no local crops": ("dino", 6, 2, {"backbone": "resnet18_w32",
                                                       "n_local": 0}),
-    "SimCLR R18/2 48px": ("simclr", 4, 2, {"backbone": "resnet18_w32", "lr": 1e-3,
-                                            "image_size": 48}),
     "SimCLR R18/2 32px batch 128": ("simclr", 6, 2, {"backbone": "resnet18_w32", "lr": 2e-3,
                                                      "batch_size": 128}),
 }
@@ -154,35 +156,12 @@ def pointing_split(fields: Sequence[str], *, seed: int = 0) -> tuple[np.ndarray,
     return np.flatnonzero(~test), np.flatnonzero(test)
 
 
-def _count_predictions(x, y, fit, test, n_components: int) -> np.ndarray:
-    k = max(1, min(n_components, x.shape[1], len(fit) - 1))
-    model = make_pipeline(PCA(k, svd_solver="full"), StandardScaler(),
-                          RidgeCV(alphas=RIDGE_ALPHAS))
-    return model.fit(x[fit], y[fit]).predict(x[test])
-
-
-def _label_predictions(x, y, fit, test, n_components: int) -> np.ndarray:
-    k = max(1, min(n_components, x.shape[1], len(fit) - 1))
-    model = make_pipeline(PCA(k, svd_solver="full"), StandardScaler(), LogisticRegression(
-        max_iter=2000, class_weight="balanced"))
-    return model.fit(x[fit], y[fit]).predict(x[test])
-
-
-def _score(metric: str, y, pred, index=None) -> np.ndarray | float:
-    """Score ``pred`` against ``y``; with ``index`` (resamples, n) one score per resample."""
-    y, pred = np.asarray(y), np.asarray(pred)
-    index = np.arange(len(y))[None] if index is None else np.atleast_2d(index)
-    if metric == "mse":
-        out = ((pred.astype(float) - y) ** 2)[index].mean(axis=1)
-    else:  # balanced accuracy: the mean recall of the classes present in each resample
-        right = pred == y
-        recalls = []
-        for c in np.unique(y):
-            of_c = (y == c)[index]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                recalls.append((of_c & right[index]).sum(axis=1) / of_c.sum(axis=1))
-        out = np.nanmean(np.where(np.isfinite(recalls), recalls, np.nan), axis=0)
-    return float(out[0]) if len(out) == 1 and index.shape[0] == 1 else out
+def _predictions(x, counts, primary, fit, test, n_components: int) -> dict[str, np.ndarray]:
+    """Test predictions of both probes fitted on the ``fit`` crops of features ``x``."""
+    x = np.asarray(x, np.float64)
+    count = count_regression_fit(x[fit], counts[fit], n_components=n_components)
+    label = knn_probe_fit(x[fit], primary[fit])
+    return {"source count": count.predict(x[test]), "primary frame label": label.predict(x[test])}
 
 
 def score_runs(runs: Mapping[str, object], counts, primary, fit, test, *,
@@ -196,57 +175,72 @@ def score_runs(runs: Mapping[str, object], counts, primary, fit, test, *,
     Returns one row per (setting, epoch, probe).
     """
     counts, primary = np.asarray(counts, float), np.asarray(primary).astype(str)
-    truth = {"source count": counts, "primary frame label": primary}
-    index = np.random.default_rng(seed).integers(0, len(test), (n_boot, len(test)))
+    truth = {"source count": counts[test], "primary frame label": primary[test]}
+    boot = Bootstrap(len(test), n_boot=n_boot, seed=seed)
     rows = []
     for setting, run in runs.items():
-        preds = {}
-        for row in run.checkpoints.itertuples():
-            x = run.embeddings(int(row.epoch)).astype(np.float64)
-            preds[row.epoch] = {"source count": _count_predictions(x, counts, fit, test,
-                                                                   n_components),
-                                "primary frame label": _label_predictions(
-                                    x, primary, fit, test, n_components)}
+        pace = run.idle_seconds_per_step()
+        preds = {int(e): _predictions(run.embeddings(int(e)), counts, primary, fit, test,
+                                      n_components) for e in run.checkpoints["epoch"]}
         for row in run.checkpoints.itertuples():
             for probe, (metric, _) in PROBES.items():
-                y = truth[probe][test]
-                p, p0 = preds[row.epoch][probe], preds[0][probe]
-                boot = _score(metric, y, p, index)
-                diff = boot - _score(metric, y, p0, index)
-                value = _score(metric, y, p)
+                p, p0 = preds[int(row.epoch)][probe], preds[0][probe]
+                score = boot.interval(metric, truth[probe], p)
+                diff = boot.difference(metric, truth[probe], p, p0)
                 rows.append({
                     "setting": setting, "method": _method(setting), "epoch": int(row.epoch),
-                    "minutes": row.cpu_seconds / max(1, row.threads) / 60,
-                    "wall_minutes": row.wall_seconds / 60, "threads": int(row.threads),
-                    "load1": row.load1, "probe": probe, "metric": metric, "value": value,
-                    "low": float(np.percentile(boot, 2.5)),
-                    "high": float(np.percentile(boot, 97.5)),
-                    "diff": value - _score(metric, y, p0),
-                    "diff_low": float(np.percentile(diff, 2.5)),
-                    "diff_high": float(np.percentile(diff, 97.5)), "n_test": len(test)})
+                    "minutes": row.step * pace / 60, "wall_minutes": row.wall_seconds / 60,
+                    "cpu_minutes": row.cpu_seconds / max(1, row.threads) / 60,
+                    "threads": int(row.threads),
+                    "load1": row.load1, "probe": probe, "metric": metric,
+                    "value": score.value, "low": score.low, "high": score.high,
+                    "diff": diff.value, "diff_low": diff.low, "diff_high": diff.high,
+                    "n_test": len(test)})
     return pd.DataFrame(rows)
 
 
-def references(counts, primary, fit, test, *, n_boot: int = 1000, seed: int = 0) -> dict:
-    """Scores a probe gets without features: the fit crops' mean count, the commonest label.
+def references(crops, counts, primary, fit, test, *, n_boot: int = 1000,
+               seed: int = 0) -> dict[str, list[dict]]:
+    """Rows every probe gets without a network, on the same test crops and resamples.
 
-    ``{probe: {"name", "value", "low", "high"}}`` on the same test crops and resamples as
-    :func:`score_runs`.
+    Source count: predicting the fit crops' mean, the pixel histogram (floor) and the
+    peak counter (a hand-made feature: the headroom); frame label: the commonest label, the
+    pixel histogram and shape moments (:mod:`radiolib.evaluate.scoring`). ``crops`` is the
+    (N, S, S) stack of the evaluation crops. Returns
+    ``{probe: [{"name", "kind", "value", "low", "high"}, ...]}``.
     """
     counts, primary = np.asarray(counts, float), np.asarray(primary).astype(str)
-    index = np.random.default_rng(seed).integers(0, len(test), (n_boot, len(test)))
-    labels, freq = np.unique(primary[fit], return_counts=True)
-    guesses = {"source count": ("predict the mean", counts, np.full(len(test), counts[fit].mean())),
-               "primary frame label": ("commonest label", primary,
-                                       np.full(len(test), labels[freq.argmax()]))}
-    out = {}
-    for probe, (name, truth, pred) in guesses.items():
-        metric = PROBES[probe][0]
-        boot = _score(metric, truth[test], pred, index)
-        out[probe] = {"name": name, "value": _score(metric, truth[test], pred),
-                      "low": float(np.percentile(boot, 2.5)),
-                      "high": float(np.percentile(boot, 97.5))}
-    return out
+    count = count_probe({}, counts, fit, test, images=crops, n_boot=n_boot, seed=seed)
+    label = class_probe({}, primary[fit], primary[test],
+                        images=(_Crops(crops, fit), _Crops(crops, test)),
+                        metric="balanced_accuracy", probe="knn", n_boot=n_boot, seed=seed)
+    values, freq = np.unique(primary[fit], return_counts=True)
+    guess = np.full(len(test), values[freq.argmax()])
+    iv = Bootstrap(len(test), n_boot=n_boot, seed=seed).interval("balanced_accuracy",
+                                                                 primary[test], guess)
+    return {"source count": [_row(count, n) for n in count.predictions],
+            "primary frame label": [{"name": "commonest label", "kind": "mean",
+                                     "value": iv.value, "low": iv.low, "high": iv.high}]
+            + [_row(label, n) for n in label.predictions]}
+
+
+def _row(scores, name: str) -> dict:
+    iv = scores.interval(name)
+    return {"name": name, "kind": scores.kinds[name], "value": iv.value, "low": iv.low,
+            "high": iv.high}
+
+
+class _Crops:
+    """Crops ``index`` of a memory-mapped stack, read one at a time."""
+
+    def __init__(self, images, index):
+        self.images, self.index = images, np.asarray(index)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int):
+        return np.asarray(self.images[int(self.index[i])], np.float32)
 
 
 def _method(setting: str) -> str:
@@ -254,14 +248,14 @@ def _method(setting: str) -> str:
 
 
 def run_study(settings: Mapping[str, tuple], *, work: str | os.PathLike,
-              cache_dir: str | os.PathLike, size: int = 3072, n_train: int = 8, n_eval: int = 20,
-              seed: int = 0, n_components: int = 100, n_boot: int = 1000,
-              progress: bool = False) -> pd.DataFrame:
+              cache_dir: str | os.PathLike, size: int = 3072, n_train: int = 12,
+              n_eval: int = 24, seed: int = 0, n_components: int = 100, n_boot: int = 1000,
+              score: bool = True, progress: bool = False) -> pd.DataFrame | None:
     """Train (or reuse) every setting and score its checkpoints; see the module docstring.
 
     Training pointings are seeds ``seed ..``, evaluation pointings ``seed + 2000 ..`` (half
     fit the probes, half score them). Writes the curves to ``cache_dir/RESULTS`` and returns
-    them.
+    them (``score=False``: only trains, and returns None).
     """
     from radiolib.evaluate.budget import budget_train, cpu_model
     from radiolib.ssl.data import dataset_for
@@ -280,11 +274,14 @@ def run_study(settings: Mapping[str, tuple], *, work: str | os.PathLike,
         runs[name] = budget_train(config, train_set, eval_set.images, cache_dir=cache_dir,
                                   progress=progress)
     _record_runs(cache_dir, runs)
+    if not score:
+        return None
     curves = score_runs(runs, index["n_sources"], index["primary"], fit, test,
                         n_components=n_components, n_boot=n_boot, seed=seed)
     write_curves(curves, cache_dir, cpu=cpu_model(),
-                 references=references(index["n_sources"], index["primary"], fit, test,
-                                       n_boot=n_boot, seed=seed), n_train_crops=len(train_crops),
+                 references=references(eval_crops.tiles, index["n_sources"], index["primary"],
+                                       fit, test, n_boot=n_boot, seed=seed),
+                 n_train_crops=len(train_crops),
                  n_eval_crops=len(eval_crops), n_fit=len(fit), n_test=len(test),
                  settings={k: list(v) for k, v in settings.items()}, size=size)
     return curves

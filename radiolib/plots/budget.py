@@ -15,8 +15,9 @@ def plot_budget_curves(curves: pd.DataFrame, *, budget: float | None = None,
 
     ``curves`` has ``setting, probe, metric, epoch, minutes, value, low, high``; epoch 0 (the
     network at random initialisation) is drawn hollow at 0 minutes. ``budget`` draws a
-    vertical line at that many minutes; ``references`` maps a probe to ``{"name", "value",
-    "low", "high"}`` of a featureless guess, drawn as a grey band.
+    vertical line at that many minutes; ``references`` maps a probe to a list of reference
+    rows ``{"name", "value", "low", "high"}`` (a featureless guess, pixel statistics, a
+    hand-made feature), drawn as grey lines over their grey interval bands.
     """
     probes = list(dict.fromkeys(curves["probe"]))
     fig, axes = plt.subplots(1, len(probes), figsize=(5.2 * len(probes), 3.8), squeeze=False)
@@ -30,14 +31,14 @@ def plot_budget_curves(curves: pd.DataFrame, *, budget: float | None = None,
             first = g.iloc[0]
             ax.plot(first["minutes"], first["value"], "o", ms=8, mfc="white",
                     mec=line.lines[0].get_color())
-        ref = (references or {}).get(probe)
-        if ref:
-            ax.axhspan(ref["low"], ref["high"], color="0.85", zorder=0)
-            ax.axhline(ref["value"], color="0.5", lw=1, label=ref["name"])
+        for ref, style in zip((references or {}).get(probe, []), ("-", "--", ":", "-."),
+                              strict=False):
+            ax.axhspan(ref["low"], ref["high"], color="0.9", zorder=0)
+            ax.axhline(ref["value"], color="0.45", lw=1, ls=style, label=ref["name"])
         if budget is not None:
             ax.axvline(budget, color="0.4", ls="--", lw=1)
         metric = part["metric"].iloc[0]
-        ax.set(xlabel="training minutes (CPU time / threads)",
+        ax.set(xlabel="training minutes (idle-machine estimate)",
                ylabel="MSE" if metric == "mse" else metric.replace("_", " "),
                title=f"{probe} ({'lower' if metric == 'mse' else 'higher'} is better)")
         ax.legend(fontsize=6, loc="best")

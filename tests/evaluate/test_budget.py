@@ -39,6 +39,8 @@ def test_cache_reuses_a_model_only_when_config_and_code_match(tmp_path, data, on
     assert first.run.trained
     assert list(first.checkpoints["epoch"]) == [0, 1, 2]
     assert (first.checkpoints["cpu_seconds"].diff().dropna() > 0).all()
+    pace = first.idle_seconds_per_step()
+    assert 0 < pace < first.checkpoints["wall_seconds"].iloc[-1] / 4  # 2 epochs of 2 steps
 
     same = budget_train(config.replace(log_every=2), train, images, cache_dir=tmp_path)
     assert not same.run.trained and same.run.out_dir == first.run.out_dir

@@ -29,6 +29,9 @@ class _Run:
     def embeddings(self, epoch):
         return self.emb[epoch]
 
+    def idle_seconds_per_step(self):
+        return 30.0  # step = epoch here: a minute every 2 epochs
+
 
 def _truth(n=600, seed=0):
     rng = np.random.default_rng(seed)
@@ -46,7 +49,7 @@ def _learning_run(rng, counts):
         e = noise.copy()
         e[:, 0] += signal * (counts - 20) / 4.5
         emb[epoch] = e
-    return _Run(emb, {0: 0.0, 1: 1.0, 2: 2.0, 3: 4.0})
+    return _Run(emb, {0: 0.0, 1: 0.5, 2: 1.0, 3: 2.0})
 
 
 def test_pointing_split_holds_out_whole_pointings():
@@ -69,14 +72,15 @@ def test_score_runs_and_verdict_when_ssl_learns():
     assert (count["low"] <= count["value"]).all() and (count["value"] <= count["high"]).all()
     assert count.loc[0, "diff"] == 0
     assert count.loc[3, "value"] < count.loc[0, "low"]  # the signal is found
-    assert count.loc[3, "minutes"] == pytest.approx(4.0)  # CPU time / threads
+    assert count.loc[3, "minutes"] == pytest.approx(1.5)  # steps x idle pace
+    assert count.loc[3, "cpu_minutes"] == pytest.approx(2.0)  # CPU time / threads
     result = pb.budget_result(curves, budget_minutes=5)
     row = result.table.set_index("probe").loc["source count"]
     assert row["beats_random"] and row["epoch"] == 3
     assert "beats its random initialisation at 95 % within 5 min" in \
         result.details["verdicts"]["source count"]
-    # within 1.5 minutes only epoch 1 (no signal) counts: no claim
-    early = pb.budget_result(curves, budget_minutes=1.5)
+    # within 0.6 minutes only epoch 1 (no signal) counts: no claim
+    early = pb.budget_result(curves, budget_minutes=0.6)
     assert not early.table.set_index("probe").loc["source count", "beats_random"]
     assert "no setting beats" in early.details["verdicts"]["source count"]
     best = pb.best_settings(curves, 5)

@@ -15,12 +15,13 @@ def test_budget_curves_draw_each_setting_with_intervals():
             for s in ("A", "B") for p, m, v in (("source count", "mse", 20.0),
                                                  ("primary frame label", "balanced_accuracy", 0.4))
             for e in range(3)]
-    refs = {"source count": {"name": "predict the mean", "value": 25.0, "low": 24.0,
-                             "high": 26.0}}
+    refs = {"source count": [{"name": "predict the mean", "value": 25.0, "low": 24.0,
+                              "high": 26.0},
+                             {"name": "peak counter", "value": 9.0, "low": 8.0, "high": 10.0}]}
     fig = plot_budget_curves(pd.DataFrame(rows), budget=1.0, references=refs)
     left, right = fig.axes
     assert left.get_ylabel() == "MSE" and right.get_ylabel() == "balanced accuracy"
     labels = [t.get_text() for t in left.get_legend().get_texts()]
-    assert {"A", "B", "predict the mean"} <= set(labels)
+    assert {"A", "B", "predict the mean", "peak counter"} <= set(labels)
     assert "predict the mean" not in [t.get_text() for t in right.get_legend().get_texts()]
     plt.close(fig)
