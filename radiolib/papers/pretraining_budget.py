@@ -322,9 +322,9 @@ def book_study(study_dir: str | os.PathLike, work: str | os.PathLike, *, tiny: b
 def study_text(curves: pd.DataFrame, meta: dict, real: bool) -> str:
     """Return a sentence saying where the curves come from: machine, minutes, load, crops."""
     if not real:
-        return ("No budget study has been run on this machine (`make pretrain` or `radiolib "
-                "study` writes it), so these curves come from a tiny stand-in run of a few "
-                "seconds: they show that the code works, and their numbers mean nothing.")
+        return ("These curves come from a tiny stand-in study of a few seconds (the smoke "
+                "profile, or no study cached yet: `make pretrain` or `radiolib study` writes "
+                "it): they show that the code works, and their numbers mean nothing.")
     longest = curves.groupby("setting")["minutes"].max()
     return (f"The study ran on {meta['cpu']} with {int(curves['threads'].max())} threads: "
             f"{len(longest)} settings, {longest.sum():.0f} minutes of training in all (CPU "

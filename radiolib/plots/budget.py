@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -17,7 +18,7 @@ def plot_budget_curves(curves: pd.DataFrame, *, budget: float | None = None,
     network at random initialisation) is drawn hollow at 0 minutes. ``budget`` draws a
     vertical line at that many minutes; ``references`` maps a probe to a list of reference
     rows ``{"name", "value", "low", "high"}`` (a featureless guess, pixel statistics, a
-    hand-made feature), drawn as grey lines over their grey interval bands.
+    hand-made feature), drawn as grey lines (one far off the curves' scale is only named).
     """
     probes = list(dict.fromkeys(curves["probe"]))
     fig, axes = plt.subplots(1, len(probes), figsize=(5.2 * len(probes), 3.8), squeeze=False)
@@ -31,10 +32,17 @@ def plot_budget_curves(curves: pd.DataFrame, *, budget: float | None = None,
             first = g.iloc[0]
             ax.plot(first["minutes"], first["value"], "o", ms=8, mfc="white",
                     mec=line.lines[0].get_color())
+        lo, hi = part["low"].min(), part["high"].max()
+        span = max(hi - lo, 0.5 * abs(hi)) or 1.0
         for ref, style in zip((references or {}).get(probe, []), ("-", "--", ":", "-."),
                               strict=False):
-            ax.axhspan(ref["low"], ref["high"], color="0.9", zorder=0)
-            ax.axhline(ref["value"], color="0.45", lw=1, ls=style, label=ref["name"])
+            inside = lo - 2 * span <= ref["value"] <= hi + 2 * span
+            label = ref["name"] if inside else f"{ref['name']}: {ref['value']:.3g} (off scale)"
+            ax.axhline(ref["value"] if inside else np.nan, color="0.45", lw=1, ls=style,
+                       label=label)
+            if inside:
+                lo, hi = min(lo, ref["value"]), max(hi, ref["value"])
+        ax.set_ylim(lo - 0.05 * (hi - lo + 1e-9), hi + 0.05 * (hi - lo + 1e-9))
         if budget is not None:
             ax.axvline(budget, color="0.4", ls="--", lw=1)
         metric = part["metric"].iloc[0]

@@ -138,3 +138,24 @@ def test_read_curves_says_what_to_run(tmp_path):
     pb.write_curves(curves, tmp_path, cpu="X")
     back, meta = pb.read_curves(tmp_path)
     assert meta == {"cpu": "X"} and back.equals(curves)
+
+
+def test_cli_study_names_the_settings_on_a_bad_one(tmp_path, capsys):
+    from radiolib.cli import main
+
+    assert main(["study", "--setting", "nope", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("radiolib study: error: unknown study setting(s) 'nope'")
+    assert "SimCLR R18/2 32px" in err and len(err.splitlines()) == 1
+
+
+def test_study_crops_carry_both_truths_and_are_reused(tmp_path):
+    crops = pb.study_crops([0], 768, tmp_path, "crops")
+    assert {"n_sources", "primary", "labels"} <= set(crops.index.columns)
+    assert len(crops) == 9 and crops.index["n_sources"].ge(0).all()
+    stamp = (tmp_path / "crops" / "index.csv").stat().st_mtime_ns
+    again = pb.study_crops([0], 768, tmp_path, "crops")
+    assert (tmp_path / "crops" / "index.csv").stat().st_mtime_ns == stamp
+    assert again.index.equals(crops.index)
+    other = pb.study_crops([1], 768, tmp_path, "crops")  # other seeds: cut again
+    assert set(other.index["field"]) == {"mgcls_1"}

@@ -17,11 +17,14 @@ def test_budget_curves_draw_each_setting_with_intervals():
             for e in range(3)]
     refs = {"source count": [{"name": "predict the mean", "value": 25.0, "low": 24.0,
                               "high": 26.0},
-                             {"name": "peak counter", "value": 9.0, "low": 8.0, "high": 10.0}]}
+                             {"name": "peak counter", "value": 9.0, "low": 8.0, "high": 10.0},
+                             {"name": "pixel histogram", "value": 1e4, "low": 9e3,
+                              "high": 2e4}]}
     fig = plot_budget_curves(pd.DataFrame(rows), budget=1.0, references=refs)
     left, right = fig.axes
     assert left.get_ylabel() == "MSE" and right.get_ylabel() == "balanced accuracy"
     labels = [t.get_text() for t in left.get_legend().get_texts()]
     assert {"A", "B", "predict the mean", "peak counter"} <= set(labels)
+    assert "pixel histogram: 1e+04 (off scale)" in labels and left.get_ylim()[1] < 100
     assert "predict the mean" not in [t.get_text() for t in right.get_legend().get_texts()]
     plt.close(fig)
