@@ -33,11 +33,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from radiolib.evaluate.intervals import Bootstrap
 from radiolib.evaluate.probes import count_regression_fit, knn_probe_fit
 from radiolib.evaluate.scoring import class_probe, count_probe
-from radiolib.files import atomic_write
+from radiolib.files import atomic_path, atomic_write
 from radiolib.papers import PaperResult
 from radiolib.papers.survey import hulk_labels
 from radiolib.sky import simulate
@@ -259,7 +260,6 @@ def run_study(settings: Mapping[str, tuple], *, work: str | os.PathLike,
     them (``score=False``: only trains, and returns None).
     """
     from radiolib.evaluate.budget import budget_train, cpu_model
-    from radiolib.ssl.data import dataset_for
 
     train_crops = study_crops(range(seed, seed + n_train), size, work, "budget_train")
     eval_crops = study_crops(range(seed + 2000, seed + 2000 + n_eval), size, work, "budget_eval")
@@ -270,7 +270,8 @@ def run_study(settings: Mapping[str, tuple], *, work: str | os.PathLike,
         config = setting_config(name, method, epochs, every, changes)
         scaled = (config.method, config.image_size)
         if scaled not in data:
-            data[scaled] = (dataset_for(config, train_crops), dataset_for(config, eval_crops))
+            data[scaled] = tuple(_scaled(config, crops, Path(work) / f"{crops.path.name}.json")
+                                 for crops in (train_crops, eval_crops))
         train_set, eval_set = data[scaled]
         runs[name] = budget_train(config, train_set, eval_set.images, cache_dir=cache_dir,
                                   progress=progress)
@@ -349,6 +350,27 @@ def best_settings(curves: pd.DataFrame, budget_minutes: float) -> pd.DataFrame:
         rows.append(best[["method", "probe", "setting", "epoch", "minutes", "value", "low",
                           "high"]])
     return pd.DataFrame(rows).reset_index(drop=True)
+
+
+def _scaled(config, crops: TileSet, record: Path):
+    """Return the crops scaled for ``config`` (:func:`radiolib.ssl.dataset_for`), cached.
+
+    Scaling thousands of crops takes minutes on a busy CPU; the tensors are kept beside the
+    crops, keyed by the record of what made them and the scaling.
+    """
+    from radiolib.ssl.data import ImageTensors, dataset_for
+
+    digest = hashlib.sha256(record.read_bytes()
+                            + f"{config.method}:{config.image_size}".encode()).hexdigest()[:12]
+    if config.method == "dino":
+        digest += config.field_limits
+    path = crops.path.with_name(f"{crops.path.name}-scaled-{digest}.pt")
+    if path.is_file():
+        return ImageTensors(torch.load(path), source=str(crops.path))
+    ds = dataset_for(config, crops)
+    with atomic_path(path) as tmp:
+        torch.save(ds.images, tmp)
+    return ds
 
 
 #: Name under which :func:`run_study` records its finished runs (:func:`load_runs`).
