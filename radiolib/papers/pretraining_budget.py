@@ -226,6 +226,21 @@ def references(crops, counts, primary, fit, test, *, n_boot: int = 1000,
             + [_row(label, n) for n in label.predictions]}
 
 
+def _cached_references(crops: TileSet, record: Path, fit, test, *, n_boot: int,
+                       seed: int) -> dict:
+    """:func:`references` of the evaluation crops, kept beside them (minutes on a busy CPU)."""
+    key = hashlib.sha256(record.read_bytes() + np.asarray(fit).tobytes()
+                         + np.asarray(test).tobytes() + f"{n_boot}:{seed}".encode())
+    path = crops.path.with_name(f"{crops.path.name}-references-{key.hexdigest()[:12]}.json")
+    if path.is_file():
+        return json.loads(path.read_text())
+    index = crops.index
+    out = references(crops.tiles, index["n_sources"], index["primary"], fit, test,
+                     n_boot=n_boot, seed=seed)
+    atomic_write(path, json.dumps(out, indent=1) + "\n")
+    return out
+
+
 def _row(scores, name: str) -> dict:
     iv = scores.interval(name)
     return {"name": name, "kind": scores.kinds[name], "value": iv.value, "low": iv.low,
@@ -281,8 +296,8 @@ def run_study(settings: Mapping[str, tuple], *, work: str | os.PathLike,
     curves = score_runs(runs, index["n_sources"], index["primary"], fit, test,
                         n_components=n_components, n_boot=n_boot, seed=seed)
     write_curves(curves, cache_dir, cpu=cpu_model(),
-                 references=references(eval_crops.tiles, index["n_sources"], index["primary"],
-                                       fit, test, n_boot=n_boot, seed=seed),
+                 references=_cached_references(eval_crops, Path(work) / "budget_eval.json", fit,
+                                               test, n_boot=n_boot, seed=seed),
                  n_train_crops=len(train_crops),
                  n_eval_crops=len(eval_crops), n_fit=len(fit), n_test=len(test),
                  settings={k: list(v) for k, v in settings.items()}, size=size)
