@@ -46,7 +46,7 @@ def plot_budget_curves(curves: pd.DataFrame, *, budget: float | None = None,
         if budget is not None:
             ax.axvline(budget, color="0.4", ls="--", lw=1)
         metric = part["metric"].iloc[0]
-        ax.set(xlabel="training minutes (idle-machine estimate)",
+        ax.set(xlabel="training minutes (CPU time / threads)",
                ylabel="MSE" if metric == "mse" else metric.replace("_", " "),
                title=f"{probe} ({'lower' if metric == 'mse' else 'higher'} is better)")
         ax.legend(fontsize=6, loc="best")

@@ -72,8 +72,8 @@ def test_score_runs_and_verdict_when_ssl_learns():
     assert (count["low"] <= count["value"]).all() and (count["value"] <= count["high"]).all()
     assert count.loc[0, "diff"] == 0
     assert count.loc[3, "value"] < count.loc[0, "low"]  # the signal is found
-    assert count.loc[3, "minutes"] == pytest.approx(1.5)  # steps x idle pace
-    assert count.loc[3, "cpu_minutes"] == pytest.approx(2.0)  # CPU time / threads
+    assert count.loc[3, "minutes"] == pytest.approx(2.0)  # CPU time / threads
+    assert count.loc[3, "idle_minutes"] == pytest.approx(1.5)  # steps x idle pace
     result = pb.budget_result(curves, budget_minutes=5)
     row = result.table.set_index("probe").loc["source count"]
     assert row["beats_random"] and row["epoch"] == 3
