@@ -72,6 +72,8 @@ PILOT: dict[str, tuple[str, int, int, dict]] = {
     "SimCLR R18/2 64px": ("simclr", 6, 2, {"backbone": "resnet18_w32", "lr": 1e-3,
                                             "image_size": 64}),
     "DINO R18/2 32/16px": ("dino", 2, 1, {"backbone": "resnet18_w32"}),
+    "DINO R18/2 64/32px": ("dino", 2, 1, {"backbone": "resnet18_w32", "image_size": 64,
+                                          "global_size": 64, "local_size": 32}),
     "SimCLR R18 32px": ("simclr", 6, 2, {"lr": 1e-3}),
     "SimCLR R18/2 32px weak aug": ("simclr", 6, 2, {"backbone": "resnet18_w32", "lr": 1e-3,
                                                     "p_jitter": 0.0, "p_threshold": 0.0,
@@ -85,7 +87,8 @@ PILOT: dict[str, tuple[str, int, int, dict]] = {
 }
 #: The longer CPU setting (``radiolib study --long``, ``make pretrain``): trained once, cached.
 LONG: dict[str, tuple[str, int, int, dict]] = {
-    "SimCLR R18/2 32px long": ("simclr", 60, 10, {"backbone": "resnet18_w32", "lr": 1e-3}),
+    "SimCLR R18/2 64px long": ("simclr", 30, 5, {"backbone": "resnet18_w32", "lr": 1e-3,
+                                                 "image_size": 64}),
 }
 #: A study small enough for the smoke profile (seconds): numbers without meaning.
 TINY: dict[str, tuple[str, int, int, dict]] = {
