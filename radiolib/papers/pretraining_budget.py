@@ -291,8 +291,7 @@ def run_study(settings: Mapping[str, tuple], *, work: str | os.PathLike,
         config = setting_config(name, method, epochs, every, changes)
         scaled = (config.method, config.image_size)
         if scaled not in data:
-            data[scaled] = tuple(_scaled(config, crops, Path(work) / f"{crops.path.name}.json")
-                                 for crops in (train_crops, eval_crops))
+            data[scaled] = (_scaled(config, train_crops), _scaled(config, eval_crops))
         train_set, eval_set = data[scaled]
         runs[name] = budget_train(config, train_set, eval_set.images, cache_dir=cache_dir,
                                   progress=progress)
@@ -373,19 +372,25 @@ def best_settings(curves: pd.DataFrame, budget_minutes: float) -> pd.DataFrame:
     return pd.DataFrame(rows).reset_index(drop=True)
 
 
-def _scaled(config, crops: TileSet, record: Path):
+def _scaled_path(config, crops: TileSet) -> Path:
+    """Where :func:`_scaled` keeps the crops scaled for ``config``: keyed by their content."""
+    h = hashlib.sha256(f"{config.method}:{config.image_size}".encode())
+    if config.method == "dino":
+        h.update(config.field_limits.encode())
+    for part in ("index.csv", "fields.json"):
+        h.update((crops.path / part).read_bytes())
+    return crops.path.with_name(f"{crops.path.name}-scaled-{h.hexdigest()[:12]}.pt")
+
+
+def _scaled(config, crops: TileSet):
     """Return the crops scaled for ``config`` (:func:`radiolib.ssl.dataset_for`), cached.
 
     Scaling thousands of crops takes minutes on a busy CPU; the tensors are kept beside the
-    crops, keyed by the record of what made them and the scaling.
+    crops, keyed by the crops' index and fields and the scaling.
     """
     from radiolib.ssl.data import ImageTensors, dataset_for
 
-    digest = hashlib.sha256(record.read_bytes()
-                            + f"{config.method}:{config.image_size}".encode()).hexdigest()[:12]
-    if config.method == "dino":
-        digest += config.field_limits
-    path = crops.path.with_name(f"{crops.path.name}-scaled-{digest}.pt")
+    path = _scaled_path(config, crops)
     if path.is_file():
         return ImageTensors(torch.load(path), source=str(crops.path))
     ds = dataset_for(config, crops)
