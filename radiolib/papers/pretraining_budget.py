@@ -12,13 +12,13 @@ MSE) and a morphology probe, the primary frame label of Riggi et al.'s simulated
 run is the same network at random initialisation, scored by the same probe on the same
 crops: the baseline the run must beat.
 
-The x-axis is minutes of training on the run's threads: its process CPU time divided by its
-threads. On a shared machine other jobs inflate it (threads spin while they wait, caches are
-shared), so it bounds from above what the run takes alone on that many cores, and every claim
-"within the budget" holds on an idle machine too; ``idle_minutes``, the steps times the pace of
-the fastest spans of the training log
-(:meth:`~radiolib.evaluate.budget.BudgetRun.idle_seconds_per_step`), estimates the idle
-time from below, and ``wall_minutes`` is what the shared machine took.
+The x-axis is minutes of training: the run's process CPU time divided by its threads, i.e.
+the minutes of that many fully busy cores. On a shared machine contention inflates it
+(threads spin while they wait, caches are shared) and single-threaded parts deflate it;
+``idle_minutes`` (the steps times the pace of the fastest spans of the training log,
+:meth:`~radiolib.evaluate.budget.BudgetRun.idle_seconds_per_step`) is a second estimate of
+the idle machine's time, and ``wall_minutes`` what the shared machine took. The verdict
+quotes the first two.
 Intervals are 95 % percentile-bootstrap intervals over the scored crops, shared (paired) by
 every checkpoint scored on them (:func:`score_runs`). :func:`budget_result` turns the curves
 into the book's table, records and sentences: whether any SSL checkpoint within the budget
@@ -472,8 +472,9 @@ def budget_result(curves: pd.DataFrame, budget_minutes: float, *,
                      "ssl_high": best["high"], "minutes": best["minutes"],
                      "idle_minutes": best.get("idle_minutes", np.nan),
                      "epoch": int(best["epoch"]), "within_budget": bool(len(within)),
-                     "beats_random": bool(apart and _paired_better(best)),
-                     "minutes_needed": _minutes_needed(g, lower)})
+                     "beats_random": bool(apart and _paired_better(best))})
+        rows[-1]["minutes_needed"] = (float("nan") if rows[-1]["beats_random"]
+                                      else _minutes_needed(g, lower))
         key = f"extra.budget.{_slug(setting)}.{_slug(probe)}"
         records[f"{key}.ssl"] = float(best["value"])
         records[f"{key}.random"] = float(start["value"])

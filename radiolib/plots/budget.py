@@ -21,17 +21,19 @@ def plot_budget_curves(curves: pd.DataFrame, *, budget: float | None = None,
     hand-made feature), drawn as grey lines (one far off the curves' scale is only named).
     """
     probes = list(dict.fromkeys(curves["probe"]))
+    settings = list(dict.fromkeys(curves["setting"]))
+    colours = {s: plt.cm.tab10(i % 10) for i, s in enumerate(settings)}
     fig, axes = plt.subplots(1, len(probes), figsize=(5.2 * len(probes), 3.8), squeeze=False)
     for ax, probe in zip(axes[0], probes, strict=True):
         part = curves[curves["probe"] == probe]
         for setting, g in part.groupby("setting", sort=False):
             g = g.sort_values("epoch")
             err = [g["value"] - g["low"], g["high"] - g["value"]]
-            line = ax.errorbar(g["minutes"], g["value"], yerr=err, marker="o", ms=4,
-                               capsize=2, lw=1.2, label=setting)
+            ax.errorbar(g["minutes"], g["value"], yerr=err, marker="o", ms=4, capsize=2,
+                        lw=1.2, label=setting, color=colours[setting])
             first = g.iloc[0]
             ax.plot(first["minutes"], first["value"], "o", ms=8, mfc="white",
-                    mec=line.lines[0].get_color())
+                    mec=colours[setting])
         lo, hi = part["low"].min(), part["high"].max()
         span = max(hi - lo, 0.5 * abs(hi)) or 1.0
         for ref, style in zip((references or {}).get(probe, []), ("-", "--", ":", "-."),
