@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
+import signal
 import sys
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["Terminated", "main"]
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
@@ -70,13 +73,13 @@ def _cmd_tile(args: argparse.Namespace) -> int:
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:
-    import os
-
     import yaml
 
     from radiolib.errors import ConfigError
+    from radiolib.models import select_device
     from radiolib.ssl import dataset_for, load_config, train
 
+    select_device(args.device)  # a missing GPU is said before the data are read
     config = load_config(args.config)
     changes = {}
     for item in args.set or []:
@@ -115,10 +118,53 @@ def _cmd_study(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_classify(args: argparse.Namespace) -> int:
+    from radiolib.evaluate.user_classifier import fit_classifier, predict_files
+
+    if args.action == "fit":
+        metrics = fit_classifier(args.backbone, args.labels, args.out, recipe=args.recipe,
+                                 image_size=args.image_size, n_blocks=args.finetune_blocks,
+                                 epochs=args.epochs, val_fraction=args.val_fraction,
+                                 seed=args.seed, device=args.device)
+        print(f"model in {args.out}: validation accuracy {metrics['accuracy']:.3f} on "
+              f"{metrics['n_validation']} files (metrics.json)")
+        return 0
+    table = predict_files(args.model, args.files, args.out)
+    print(f"{len(table)} files classified -> {args.out}")
+    return 0
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from radiolib.reproduce import reproduce
 
     reproduce(profile=args.profile, only=args.only, force=args.force, book_dir=args.book_dir)
+    return 0
+
+
+def _cmd_anomaly(args: argparse.Namespace) -> int:
+    from radiolib.anomaly import rank_search, review_search
+
+    if args.action == "rank":
+        table = rank_search(args.source, args.out, backbone=args.backbone, top=args.top,
+                            seed=args.seed)
+        print(f"{len(table)} candidates ranked by anomaly score: {args.out} "
+              f"(score them 0-5 in column user_score, then `radiolib anomaly review {args.out}`)")
+    else:
+        table = review_search(args.review_file, weight=args.weight, top=args.top)
+        n = int(table["user_score"].notna().sum())
+        print(f"re-ranked {args.review_file} from {n} scored frame(s); the previous file is "
+              "kept as a numbered .bak")
+    return 0
+
+
+def _cmd_detect(args: argparse.Namespace) -> int:
+    from radiolib.detect.mosaic import detect_to_catalogue
+
+    table, paths = detect_to_catalogue(args.mosaic, args.model, args.out, device=args.device,
+                                       overlap=args.overlap, pixel_only=args.pixel_only,
+                                       progress=not args.quiet)
+    counts = table["class"].value_counts().to_dict() if len(table) else {}
+    print(f"{len(table)} detections {counts}: " + ", ".join(str(p) for p in paths.values()))
     return 0
 
 
@@ -256,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, metavar="N", help="override the config's epochs")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config key (repeatable), e.g. --set image_size=64")
-    p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"],
+                   help="auto (default): cuda when available, else cpu")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_pretrain)
 
@@ -286,6 +333,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_study)
 
     p = sub.add_parser(
+        "classify",
+        help="train a morphology classifier on labelled cut-outs, or apply one",
+        description="fit: train a linear head (optionally fine-tuning the last backbone "
+        "blocks) on FITS/PNG cut-outs listed in a CSV of file,label, and write a model folder "
+        "(weights, label map, preprocessing, validation metrics). predict: classify files "
+        "with such a folder, using the preprocessing it was fitted with.",
+    )
+    csub = p.add_subparsers(dest="action", required=True)
+    f = csub.add_parser("fit", help="train on a CSV of file,label")
+    f.add_argument("--backbone", required=True,
+                   help="run folder or checkpoint, random:<arch>, imagenet:resnet18 or a "
+                   "published name")
+    f.add_argument("--labels", type=Path, required=True, help="CSV with columns file,label")
+    f.add_argument("--out", type=Path, required=True, help="model folder to write")
+    f.add_argument("--recipe", default="mirabest", choices=["mirabest", "riggi3"],
+                   help="preprocessing (default mirabest: central 150 px, 3-sigma clip)")
+    f.add_argument("--image-size", type=int, help="input side (default: the backbone's)")
+    f.add_argument("--finetune-blocks", type=int, default=0,
+                   help="last backbone blocks trained with the head (default 0: frozen)")
+    f.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
+    f.add_argument("--val-fraction", type=float, default=0.2,
+                   help="held-out share scored in metrics.json (default 0.2)")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
+    f = csub.add_parser("predict", help="classify files with a fitted model folder")
+    f.add_argument("model", type=Path, help="model folder written by classify fit")
+    f.add_argument("files", nargs="+", help="FITS or PNG cut-outs")
+    f.add_argument("--out", type=Path, required=True, help="predictions CSV to write")
+    p.set_defaults(func=_cmd_classify)
+
+    p = sub.add_parser(
         "reproduce",
         help="execute the book's notebooks with papermill for a profile",
         description="Execute the notebooks with the parameters of a profile "
@@ -298,19 +376,130 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="re-execute even if cached")
     p.add_argument("--book-dir", type=Path, help="book folder (default: the repository's book/)")
     p.set_defaults(func=_cmd_reproduce)
+
+    p = sub.add_parser(
+        "anomaly",
+        help="blind search for peculiar tiles: rank by Isolation Forest, review, re-rank",
+        description="Riggi et al. 2024's Task III on your own tiles: `rank` embeds a TileSet "
+        "(from `radiolib tile`) with a backbone, or reads an .npy of embeddings, scores every "
+        "frame with an Isolation Forest (200 trees, max_samples 0.02) and writes a review CSV "
+        "of the top frames with thumbnails; `review` reads your 0-5 scores back from that CSV "
+        "and re-ranks (the old file is kept as a numbered .bak).",
+    )
+    asub = p.add_subparsers(dest="action", required=True)
+    q = asub.add_parser("rank", help="score every frame and write the ranked review CSV")
+    q.add_argument("source", type=Path, metavar="TILES_OR_EMBEDDINGS",
+                   help="TileSet folder or .npy array (frames x features)")
+    q.add_argument("--backbone", metavar="NAME",
+                   help="run folder, checkpoint, published name or random:<arch> (TileSets)")
+    q.add_argument("--out", required=True, type=Path, metavar="RANKED.csv")
+    q.add_argument("--top", type=int, default=50, help="frames listed (default 50)")
+    q.add_argument("--seed", type=int, default=0)
+    q.set_defaults(func=_cmd_anomaly)
+    q = asub.add_parser("review", help="re-rank a review CSV from the scores filled in")
+    q.add_argument("review_file", type=Path, metavar="RANKED.csv")
+    q.add_argument("--weight", type=float, default=0.5,
+                   help="share of the predicted person's score in the ranking (default 0.5)")
+    q.add_argument("--top", type=int, help="frames listed (default: as before)")
+    q.set_defaults(func=_cmd_anomaly)
+
+    p = sub.add_parser(
+        "detect",
+        help="detect radio sources in a FITS mosaic with a trained Mask R-CNN: a catalogue",
+        description="Riggi et al. 2024's Task II on your own mosaic: tiles it (50 %% overlap, "
+        "the detector's input side), runs a detector trained by notebook 08 (its "
+        "detector.pt), keeps each source once (from the tile whose centre is nearest), and "
+        "writes OUT/<mosaic>.fits, .csv (id, ra, dec, class, score, pixel box, mask area, "
+        "integrated flux in Jy) and a DS9 .reg file.",
+    )
+    p.add_argument("mosaic", type=Path, metavar="MOSAIC.fits")
+    p.add_argument("--model", required=True, type=Path, metavar="DETECTOR",
+                   help="a detector.pt (or its folder) saved by radiolib.detect.save_detector")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: CUDA if present)")
+    p.add_argument("--overlap", type=float, default=0.5, help="tile overlap (default 0.5)")
+    p.add_argument("--pixel-only", action="store_true",
+                   help="accept a mosaic without celestial WCS or beam (no RA/Dec, no flux)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_detect)
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that cleanup code runs.
+
+    A BaseException, so that no ``except Exception`` of the library swallows it, while every
+    ``finally`` and context manager (temporary files and folders) runs as the stack unwinds.
+    """
+
+
+# OSErrors caused by where the user asked us to read or write, with what to do about them;
+# others (and every other exception) are bugs and keep their traceback.
+_PATH_ERRORS = {
+    errno.EACCES: "check its permissions, or write to a folder of your own",
+    errno.EPERM: "check its permissions, or write to a folder of your own",
+    errno.EROFS: "the file system is read-only: write elsewhere",
+    errno.ENOSPC: "free some disk space or write elsewhere",
+    getattr(errno, "EDQUOT", -1): "free some disk space or write elsewhere",
+    errno.EEXIST: "a file is in the way: give a folder, or a path that does not exist yet",
+    errno.ENOTDIR: "a file is in the way where a folder is needed: give another path",
+    errno.EISDIR: "a folder was given where a file is needed: give a file",
+    errno.ENAMETOOLONG: "give a shorter path",
+}
+
+
+def _on_sigterm(signum, frame):
+    if os.getpid() != _on_sigterm.pid:  # a forked worker (DataLoader): die as by default
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    raise Terminated(signum)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the subcommand with SIGTERM turned into `Terminated` (from the main thread)."""
+    _on_sigterm.pid = os.getpid()
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        return args.func(args)
+    try:
+        return args.func(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; errors from bad input print one clear line, not a traceback."""
+    """Run the command line; errors from bad input print one clear line, not a traceback.
+
+    Exit codes: 0 success, 2 bad input (a `RadiolibError`, or a path that cannot be written
+    or read as asked), 130 Ctrl-C, 143 SIGTERM. Files being written when a run is stopped
+    are removed by the library's context managers as the exception unwinds.
+    """
     from radiolib.errors import RadiolibError
 
     args = build_parser().parse_args(argv)
+    where = f"radiolib {args.command}"
     try:
-        return args.func(args)
+        return _run(args)
     except RadiolibError as exc:
-        print(f"radiolib {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{where}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        if exc.errno not in _PATH_ERRORS:
+            raise
+        name = f"{exc.filename}: " if exc.filename is not None else ""
+        print(f"{where}: error: {name}{(exc.strerror or str(exc)).lower()}; "
+              f"{_PATH_ERRORS[exc.errno]}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{where}: interrupted (Ctrl-C); files being written were removed, finished "
+              "ones kept", file=sys.stderr)
+        return 130
+    except Terminated:
+        print(f"{where}: stopped by SIGTERM; files being written were removed, finished ones "
+              "kept", file=sys.stderr)
+        return 128 + signal.SIGTERM
 
 
 if __name__ == "__main__":

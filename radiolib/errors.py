@@ -1,6 +1,7 @@
 """Exceptions with messages that tell the user what to do next."""
 
-__all__ = ["ConfigError", "DataError", "FITSError", "NotebookError", "RadiolibError"]
+__all__ = ["ConfigError", "DataError", "FITSError", "NotebookError", "RadiolibError",
+           "ResourceError"]
 
 
 class RadiolibError(Exception):
@@ -21,3 +22,7 @@ class ConfigError(RadiolibError, ValueError):
 
 class NotebookError(RadiolibError):
     """A notebook failed while being executed for the book."""
+
+
+class ResourceError(RadiolibError):
+    """A job would not fit in the memory or disk space available: refused before it starts."""

@@ -47,16 +47,18 @@ def atomic_path(path: str | os.PathLike, *, durable: bool = False) -> Iterator[P
     """Yield a temporary path beside ``path``; on success move it onto ``path`` atomically.
 
     The temporary name keeps the suffix of ``path`` (so ``np.save`` or matplotlib infer the
-    format) and the file gets the permissions of a normal new file. On error the temporary file
-    is removed and ``path`` is left untouched. ``durable=True`` fsyncs the file before the
-    rename and the folder after it, so the new content survives a crash or power loss.
+    format) and the file gets the permissions of a normal new file. On error or interruption
+    (Ctrl-C, or SIGTERM where the program turns it into an exception as ``radiolib.cli``
+    does) the temporary file is removed and ``path`` is left untouched. ``durable=True``
+    fsyncs the file before the rename and the folder after it, so the new content survives a
+    crash or power loss.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
-    try:
+    try:  # BaseException below: Ctrl-C (KeyboardInterrupt) removes the temporary file too
+        os.close(fd)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
         yield Path(tmp)
         if durable:
             with open(tmp, "rb+") as f:

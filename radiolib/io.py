@@ -8,6 +8,7 @@ what to do next.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -17,8 +18,9 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+from astropy.coordinates import SkyCoord
 from astropy.io import fits
-from astropy.io.fits.verify import VerifyWarning
+from astropy.io.fits.verify import VerifyError, VerifyWarning
 from astropy.table import Table
 from astropy.wcs import WCS, FITSFixedWarning
 from astropy.wcs.utils import proj_plane_pixel_area
@@ -119,8 +121,46 @@ def robust_noise(data: np.ndarray, *, sigma: float = 3.0, max_pixels: int = 4_00
     return float(mad)
 
 
+# what astropy raises, besides OSError, on a header it cannot make sense of
+_MALFORMED = (ValueError, TypeError, KeyError, IndexError, AttributeError, VerifyError)
+
+
 def _fail(path: Path, problem: str, todo: str) -> FITSError:
     return FITSError(f"{path}: {problem}; {todo}")
+
+
+_BITPIX = (8, 16, 32, 64, -32, -64)
+_MAX_HDUS = 1000
+
+
+def _read_all_hdus(hdul: fits.HDUList, path: Path) -> None:
+    """Load every HDU, checking each one's structural cards before the next is looked for.
+
+    astropy finds the next HDU from NAXISn and BITPIX; a negative NAXISn sends it back to the
+    same header forever, so the values are checked first.
+    """
+    for i in range(_MAX_HDUS + 1):
+        try:
+            header = hdul[i].header  # loads HDU i lazily
+        except IndexError:
+            return
+        bitpix, naxis = header.get("BITPIX"), header.get("NAXIS")
+        if not (_is_int(bitpix) and bitpix in _BITPIX):
+            bad = "BITPIX"
+        elif not (_is_int(naxis) and 0 <= naxis <= 999):
+            bad = "NAXIS"
+        else:
+            bad = next((f"NAXIS{k}" for k in range(1, naxis + 1)
+                        if not (_is_int(v := header.get(f"NAXIS{k}")) and v >= 0)), None)
+        if bad is not None:
+            raise _fail(path, f"HDU #{i} has an invalid {bad} card ({header.get(bad)!r})",
+                        "the file is damaged or not a FITS image; download it again")
+    raise _fail(path, f"it has more than {_MAX_HDUS} HDUs",
+                "the file is damaged or not a FITS image; download it again")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _open(path: Path) -> fits.HDUList:
@@ -133,12 +173,17 @@ def _open(path: Path) -> fits.HDUList:
         warnings.simplefilter("always")
         try:
             hdul = fits.open(path, memmap=True)
-            hdul.readall()
+            _read_all_hdus(hdul, path)
         except OSError as exc:
             if any("multiple of 2880" in str(w.message) for w in caught):
                 raise _fail(path, "the FITS header is truncated", "download it again") from exc
             raise _fail(path, f"not a readable FITS file ({exc})",
                         "check that it is a FITS image, or download it again") from exc
+        except FITSError:
+            raise
+        except _MALFORMED as exc:  # astropy on wrong structural keywords (NAXISn, BITPIX...)
+            raise _fail(path, f"its header is malformed ({type(exc).__name__}: {exc})",
+                        "check the header's NAXIS/BITPIX cards, or download it again") from exc
     if any("truncated" in str(w.message) for w in caught):
         hdul.close()
         raise _fail(path, "the file is truncated (shorter than its header says)",
@@ -174,15 +219,25 @@ def _pick_hdu(hdul: fits.HDUList, hdu: int | str | None, path: Path) -> int:
 
 def _pixels(hdul: fits.HDUList, index: int, path: Path, plane: int | None) -> np.ndarray:
     header = hdul[index].header
+    for key in ("BSCALE", "BZERO"):
+        value = header.get(key, 0.0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or \
+                not math.isfinite(value):
+            raise _fail(path, f"its {key} card ({value!r}) is not a finite number",
+                        f"fix or remove {key} in the header")
     # Read before touching .data: astropy drops BSCALE/BZERO from the header once it scales.
     needs_copy = header["BITPIX"] > 0 or header.get("BSCALE", 1) != 1 or header.get("BZERO", 0) != 0
     try:
-        data = hdul[index].data
-    except ValueError:  # astropy refuses to memory-map scaled integers
-        with fits.open(path, memmap=False) as copy:
-            data = copy[index].data
+        try:
+            data = hdul[index].data
+        except ValueError:  # astropy refuses to memory-map scaled integers
+            with fits.open(path, memmap=False) as copy:
+                data = copy[index].data
     except TypeError as exc:
         raise _fail(path, "the data are truncated", "download or copy it again") from exc
+    except (ValueError, OverflowError) as exc:
+        raise _fail(path, f"its pixels cannot be decoded with its header ({exc})",
+                    "check BITPIX, BSCALE, BZERO and BLANK, or download it again") from exc
     if needs_copy or data.dtype.kind != "f":
         data = np.asarray(data, dtype=np.float32)
     while data.ndim > 2 and data.shape[0] == 1:
@@ -197,6 +252,25 @@ def _pixels(hdul: fits.HDUList, index: int, path: Path, plane: int | None) -> np
                     "dropping length-1 axes", "pick one plane with read_fits(path, plane=k) or "
                     "average the channels into a 2-D image first")
     return data
+
+
+def _drop_unparsable(header: fits.Header, path: Path) -> None:
+    """Remove, with a warning, the cards whose value astropy cannot parse (the file is kept).
+
+    One damaged card (e.g. a quote missing in a SURVEY card) would otherwise fail every
+    later look-up in the header, even of other keywords.
+    """
+    bad = []
+    for i, card in enumerate(header.cards):
+        try:
+            card.value  # noqa: B018 - parsed on access
+        except (VerifyError, ValueError):
+            bad.append(i)
+    for i in reversed(bad):
+        del header[i]
+    if bad:
+        warnings.warn(f"{path}: ignoring {len(bad)} header card(s) that cannot be parsed",
+                      UserWarning, stacklevel=3)
 
 
 def _has_finite(data: np.ndarray, rows: int = 16) -> bool:
@@ -216,6 +290,7 @@ def _celestial_wcs(header: fits.Header, path: Path) -> WCS | None:
             warnings.simplefilter("ignore", VerifyWarning)  # e.g. tabs in FIRST COMMENT cards
             wcs = WCS(header).celestial
             ok = wcs.has_celestial and np.all(np.isfinite(wcs.wcs_pix2world([[0.0, 0.0]], 0)))
+            ok = ok and isinstance(wcs.pixel_to_world(0, 0), SkyCoord)  # a sky frame astropy knows
     except Exception as exc:  # wcslib raises many unrelated types
         ok, reason = False, f"its WCS is invalid ({exc})"
     else:
@@ -232,7 +307,9 @@ def _beam(header: fits.Header) -> Beam | None:
         return round(float(deg) * 3600, 6)  # micro-arcsec: 6.0", not 5.999999999999997"
 
     if "BMAJ" in header and "BMIN" in header:
-        return Beam(arcsec(header["BMAJ"]), arcsec(header["BMIN"]), float(header.get("BPA", 0)))
+        with contextlib.suppress(TypeError, ValueError):  # e.g. BMAJ = 'big': no beam from it
+            return Beam(arcsec(header["BMAJ"]), arcsec(header["BMIN"]),
+                        float(header.get("BPA", 0)))
     for line in reversed(header.get("HISTORY", [])):
         if m := _AIPS_BEAM.search(str(line)):
             bmaj, bmin, bpa = (float(v) for v in m.groups())
@@ -274,6 +351,7 @@ def read_fits(path: str | os.PathLike, *, hdu: int | str | None = None,
     hdul = _open(path)
     try:
         index = _pick_hdu(hdul, hdu, path)
+        _drop_unparsable(hdul[index].header, path)
         header = hdul[index].header.copy()
         data = _pixels(hdul, index, path, plane)
     finally:
@@ -301,8 +379,13 @@ def describe(image: Image) -> dict[str, str]:
         centre = image.wcs.pixel_to_world((nx - 1) / 2, (ny - 1) / 2)
         info["wcs"] = " / ".join(str(image.header.get(f"CTYPE{k}", "?")) for k in (1, 2))
         frame = centre.frame.name.upper()
-        info["centre (deg)"] = f"RA {centre.ra.deg:.6f}, Dec {centre.dec.deg:+.6f} ({frame})"
-        info["centre (hms/dms)"] = centre.to_string("hmsdms", precision=2)
+        if hasattr(centre, "ra"):
+            info["centre (deg)"] = f"RA {centre.ra.deg:.6f}, Dec {centre.dec.deg:+.6f} ({frame})"
+            info["centre (hms/dms)"] = centre.to_string("hmsdms", precision=2)
+        else:  # e.g. Galactic: the header's own longitude and latitude, and RA/Dec (ICRS)
+            lon, lat = centre.spherical.lon.deg, centre.spherical.lat.deg
+            info["centre (deg)"] = f"lon {lon:.6f}, lat {lat:+.6f} ({frame})"
+            info["centre (hms/dms)"] = centre.icrs.to_string("hmsdms", precision=2) + " (ICRS)"
     else:
         info["wcs"] = "none (pixel-only mode)"
     info["nan fraction"] = f"{100 * image.nan_fraction:.2f} %"
@@ -314,13 +397,42 @@ def describe(image: Image) -> dict[str, str]:
     return info
 
 
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+def _printable(header: fits.Header) -> fits.Header:
+    """Copy ``header`` with the non-printable characters of its text replaced by spaces.
+
+    FITS allows only printable ASCII in cards, but real headers break the rule (SkyView's
+    FIRST cut-outs have TABs in COMMENT cards) and astropy refuses to write them.
+    """
+    def clean(card: fits.Card) -> fits.Card:
+        try:
+            value, comment = card.value, card.comment or ""
+        except (VerifyError, ValueError):  # e.g. a TAB inside a quoted value: parse it cleaned
+            raw = getattr(card, "_image", None) or ""  # the card's 80 characters as read
+            return fits.Card.fromstring(_UNPRINTABLE.sub(" ", raw))
+        if not (isinstance(value, str) and _UNPRINTABLE.search(value)) \
+                and not _UNPRINTABLE.search(comment):
+            return card
+        if isinstance(value, str):
+            value = _UNPRINTABLE.sub(" ", value)
+        return fits.Card(card.keyword, value, _UNPRINTABLE.sub(" ", comment))
+
+    return fits.Header([clean(card) for card in header.copy().cards])
+
+
 def write_fits(path: str | os.PathLike, data: np.ndarray,
                header: fits.Header | None = None) -> Path:
-    """Write ``data`` (with ``header``) as a primary-HDU FITS file, atomically; return the path."""
+    """Write ``data`` (with ``header``) as a primary-HDU FITS file, atomically; return the path.
+
+    Non-printable characters in the header's text (TABs in the COMMENT cards of SkyView
+    cut-outs) are replaced by spaces; the rest of the text is kept.
+    """
     data = np.asarray(data)
     if data.dtype.kind not in "biuf":
         raise FITSError(f"{path}: cannot write {data.dtype} pixels; give a numeric array")
-    hdu = fits.PrimaryHDU(data=data, header=header)
+    hdu = fits.PrimaryHDU(data=data, header=None if header is None else _printable(header))
     with atomic_path(path) as tmp:
         hdu.writeto(tmp, overwrite=True, output_verify="silentfix")
     return Path(path)

@@ -199,16 +199,17 @@ def preprocess_files(paths: Iterable[str | os.PathLike], *, scaling: str | Scali
             array = scaler(read_fits(path).data)
             if size is not None and not sized:
                 array = resize(array, size)
+        except (RadiolibError, ValueError, OSError) as exc:  # a bad input: skipped, reported
+            report.failed.append(Failure(path, str(exc)))
+            rows.append((path, "", "", name, "failed", str(exc)))
+            stale += [target] if before else []  # its earlier output no longer holds
+        else:
+            # an error writing (read-only or full disk) stops the run: it would fail every file
             png = atomic_path(target.with_suffix(".png")) if preview else nullcontext()
             with atomic_path(target) as tmp, png as tmp_png:
                 np.save(tmp, array)
                 if preview:
                     save_preview(tmp_png, array)
-        except (RadiolibError, ValueError, OSError) as exc:
-            report.failed.append(Failure(path, str(exc)))
-            rows.append((path, "", "", name, "failed", str(exc)))
-            stale += [target] if before else []  # its earlier output no longer holds
-        else:
             report.written.append(target)
             rows.append((path, target, "x".join(map(str, array.shape)), name, "ok", ""))
         for old in stale:  # what an earlier run wrote for this input and this one replaced

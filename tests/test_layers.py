@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "radiolib"
 
 #: Function-level imports allowed outside the CLI: optional dependencies (the book extra),
-#: platform modules, and torch where a light command would otherwise load it.
+#: platform modules, torch where a light command would otherwise load it, and umap (numba:
+#: seconds to import) only where a map is drawn.
 LAZY_OK = {
     "nbformat": {"reproduce.py"},
     "papermill": {"reproduce.py"},
@@ -24,6 +25,7 @@ LAZY_OK = {
     "fcntl": {"data/fetch.py"},
     "torch": {"batchstats.py", "scaling.py"},
     "torch.nn.functional": {"batchstats.py", "scaling.py"},
+    "umap": {"evaluate/projection.py"},
 }
 
 

@@ -253,8 +253,18 @@ def fetch(name: str, *, data_dir: str | os.PathLike[str] | None = None,
     if not manifest.downloadable:
         raise DataError(f"dataset {name!r} ({manifest.title}) cannot be fetched automatically: "
                         f"{manifest.instructions}")
-    root = data_root(data_dir) / manifest.name
+    base = data_root(data_dir)
+    for folder in (base, *base.parents):  # the nearest existing one must be a folder
+        if folder.exists():
+            if not folder.is_dir():
+                raise DataError(f"data folder {base}: {folder} is a file, not a folder; give "
+                                f"--data-dir (or ${ENV_DATA}) a folder")
+            break
+    root = base / manifest.name
     root.mkdir(parents=True, exist_ok=True)
+    if not os.access(root, os.W_OK | os.X_OK):  # else every file would look "not found"
+        raise DataError(f"data folder {root} cannot be written; give --data-dir (or "
+                        f"${ENV_DATA}) a folder you can write")
     mirror_dir = mirror_root(mirror)
     with _locked(root.parent, manifest.name):
         for entry in manifest.files:

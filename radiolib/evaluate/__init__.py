@@ -1,5 +1,7 @@
 """Downstream evaluation of pre-trained backbones: embeddings, probes, label counts, fine-tuning.
 
+The morphology-classification protocol of Riggi et al. is :mod:`~radiolib.evaluate.classify`.
+
 Also the evaluation callbacks that :func:`radiolib.ssl.train` calls during pre-training
 (:func:`count_mse_callback`), since they are probes.
 
@@ -13,6 +15,21 @@ Also the evaluation callbacks that :func:`radiolib.ssl.train` calls during pre-t
 from radiolib.evaluate.backbones import PUBLISHED, load_backbone
 from radiolib.evaluate.baselines import PeakCounter, PixelHistogram, ShapeMoments
 from radiolib.evaluate.callbacks import count_mse, count_mse_callback
+from radiolib.evaluate.classify import (
+    Draw,
+    balanced_draws,
+    class_metrics,
+    confident_mistakes,
+    confusion,
+    dihedral_features,
+    finetune_predict,
+    frozen_protocol,
+    label_fraction_curve,
+    load_draws,
+    save_draws,
+    summarise_draws,
+    train_softmax_head,
+)
 from radiolib.evaluate.finetune import FineTuned, backbone_blocks, finetune_classifier
 from radiolib.evaluate.intervals import (
     LEVEL,
@@ -33,41 +50,55 @@ from radiolib.evaluate.probes import (
     linear_probe_fit,
     random_embeddings,
 )
-from radiolib.evaluate.projection import tsne_2d
+from radiolib.evaluate.projection import tsne_2d, umap_2d
 from radiolib.evaluate.scoring import PREDICT_MEAN, ProbeScores, class_probe, count_probe
 from radiolib.evaluate.splits import holdout_split
 
 __all__ = [
-    "PUBLISHED",
-    "LEVEL",
-    "PREDICT_MEAN",
     "Bootstrap",
+    "Draw",
     "FineTuned",
     "Interval",
+    "LEVEL",
+    "PREDICT_MEAN",
+    "PUBLISHED",
     "PeakCounter",
     "PixelHistogram",
     "ProbeScores",
     "ShapeMoments",
     "backbone_blocks",
+    "balanced_draws",
     "balanced_subset",
     "bootstrap_std",
     "checkpoint_embeddings",
+    "class_metrics",
     "class_probe",
     "compare",
     "comparison_text",
+    "confident_mistakes",
+    "confusion",
     "count_mse",
     "count_mse_callback",
     "count_probe",
     "count_regression_fit",
     "count_regression_mse",
+    "dihedral_features",
     "finetune_classifier",
+    "finetune_predict",
+    "frozen_protocol",
     "holdout_split",
     "knn_probe",
     "knn_probe_fit",
     "label_count_curve",
+    "label_fraction_curve",
     "linear_probe",
-    "load_backbone",
     "linear_probe_fit",
+    "load_backbone",
+    "load_draws",
     "random_embeddings",
+    "save_draws",
+    "summarise_draws",
+    "train_softmax_head",
     "tsne_2d",
+    "umap_2d",
 ]

@@ -9,7 +9,9 @@ step with another notebook):
 * a published checkpoint by name (:data:`PUBLISHED`), read through its data manifest and
   sha256-checked where the manifest records a hash; a clear error says where to put it when
   it is absent;
-* ``random:<arch>``, a randomly initialised backbone (the untrained baseline).
+* ``random:<arch>``, a randomly initialised backbone (the untrained baseline);
+* ``imagenet:resnet18``, torchvision's ImageNet-1k ResNet18 (Riggi et al.'s non-radio
+  baseline), when its weights are in the data folder (:mod:`radiolib.models.imagenet`).
 
 >>> load_backbone("random:resnet18", image_size=32, device="cpu").image_size
 32
@@ -26,10 +28,11 @@ from radiolib.errors import ConfigError, DataError
 from radiolib.models import (
     BACKBONES,
     FeatureExtractor,
-    default_device,
     feature_extractor,
     load_dino_checkpoint,
+    select_device,
 )
+from radiolib.models.imagenet import load_imagenet_resnet18
 from radiolib.ssl.checkpoint import load_checkpoint
 from radiolib.ssl.registry import build_method
 from radiolib.ssl.train import CHECKPOINT
@@ -45,8 +48,9 @@ PUBLISHED: dict[str, tuple[str, str]] = {
     "lastufka2024:vit_b16": ("mgcls_vitb16_pretrain_025_teacher.pth", "vit_b16"),
 }
 
+IMAGENET = "imagenet:resnet18"
 _FORMS = ("a radiolib run folder or checkpoint file, 'random:<arch>' (arch one of "
-          f"{sorted(BACKBONES)}), or a published name ({sorted(PUBLISHED)})")
+          f"{sorted(BACKBONES)}), {IMAGENET!r}, or a published name ({sorted(PUBLISHED)})")
 
 
 def load_backbone(source: str | os.PathLike[str], *, in_chans: int = 1, image_size: int = 224,
@@ -65,6 +69,8 @@ def load_backbone(source: str | os.PathLike[str], *, in_chans: int = 1, image_si
         if seed is not None:
             torch.manual_seed(seed)
         model = feature_extractor(arch, in_chans, image_size=image_size, device=device)
+    elif text == IMAGENET:
+        model = load_imagenet_resnet18(image_size=image_size, device=device)
     elif text in PUBLISHED:
         file, arch = PUBLISHED[text]
         model = load_dino_checkpoint(file, arch, device=device)
@@ -83,4 +89,4 @@ def _load_run(path: Path, device) -> FeatureExtractor:
     method = build_method(state["config"])
     method.load_state_dict(state["model"])
     model = method.feature_extractor()  # carries the config's image_size
-    return model.to(default_device() if device is None else device)
+    return model.to(select_device(device))

@@ -1,9 +1,11 @@
-"""Two-dimensional maps of frozen features, for pictures only (Lastufka et al.'s t-SNE [0]).
+"""Two-dimensional maps of frozen features, for pictures only (t-SNE [0], UMAP [1]).
 
 PCA first (to at most 50 components, which keeps t-SNE fast and less noisy), then scikit-learn's
-t-SNE; the map shows neighbourhoods, not distances, and is never scored.
+t-SNE; or umap-learn's UMAP of the raw features. Either map shows neighbourhoods, not
+distances, and is never scored.
 
 - [0] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
+- [1] Riggi et al. 2024, PASA, arXiv:2404.18462 (Fig. 4)
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
-__all__ = ["tsne_2d"]
+__all__ = ["tsne_2d", "umap_2d"]
 
 
 def tsne_2d(features, *, perplexity: float = 30.0, n_pca: int = 50, seed: int = 0) -> np.ndarray:
@@ -27,3 +29,18 @@ def tsne_2d(features, *, perplexity: float = 30.0, n_pca: int = 50, seed: int = 
     x = PCA(k, svd_solver="full", random_state=seed).fit_transform(x)
     perplexity = min(perplexity, (len(x) - 1) / 3)
     return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(x)
+
+
+def umap_2d(features, *, n_neighbors: int = 15, min_dist: float = 0.1,
+            seed: int = 0) -> np.ndarray:
+    """Return a (N, 2) UMAP map of ``features`` (N, D) (Riggi et al.'s Fig. 4; umap-learn).
+
+    ``n_neighbors`` is capped below the number of samples; seeded, so single-threaded.
+    """
+    from umap import UMAP  # slow to import (numba): only when a map is drawn
+
+    x = np.asarray(features, np.float64)
+    if x.ndim != 2 or len(x) < 4:
+        raise ValueError(f"need (N >= 4, D) features, got {x.shape}")
+    return UMAP(n_neighbors=min(n_neighbors, len(x) - 1), min_dist=min_dist,
+                random_state=seed, n_jobs=1).fit_transform(x)

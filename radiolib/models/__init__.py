@@ -18,6 +18,7 @@ from radiolib.models.backbones import (
     backbone,
     backbone_spec,
     default_device,
+    select_device,
 )
 from radiolib.models.extractor import FeatureExtractor, feature_extractor
 from radiolib.models.heads import DINOHead, SimCLRProjectionHead
@@ -39,6 +40,7 @@ __all__ = [
     "backbone",
     "backbone_spec",
     "default_device",
+    "select_device",
     "feature_extractor",
     "load_dino_checkpoint",
     "load_dino_head",

@@ -30,8 +30,10 @@ from torchvision.models import resnet18, resnet50
 from torchvision.models.resnet import BasicBlock
 from torchvision.models.vision_transformer import VisionTransformer
 
+from radiolib.errors import ConfigError
+
 __all__ = ["BACKBONES", "BackboneSpec", "ViTBackbone", "attention_maps", "backbone",
-           "backbone_spec", "default_device"]
+           "backbone_spec", "default_device", "select_device"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,33 @@ def backbone_spec(name: str) -> BackboneSpec:
 def default_device() -> torch.device:
     """``cuda`` when a GPU is visible, else ``cpu``."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def select_device(device: str | torch.device | None = None) -> torch.device:
+    """Return ``device`` checked to exist here; ``None`` or ``"auto"`` is `default_device`.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown device name, or CUDA asked for where torch sees no GPU.
+    """
+    if device is None or device == "auto":
+        return default_device()
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(f"unknown device {device!r} ({exc}); use cpu, cuda or auto") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            why = "built without CUDA" if torch.version.cuda is None else "no GPU or driver found"
+            raise ConfigError(f"device {str(device)!r} asked for, but this machine has no CUDA "
+                              f"GPU that torch {torch.__version__} can use ({why}); use device "
+                              "'auto' (--device auto: the GPU when there is one, else the CPU) "
+                              "or 'cpu'")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"device {str(device)!r} asked for, but this machine has "
+                              f"{torch.cuda.device_count()} CUDA GPU(s); use 'cuda' or 'auto'")
+    return device
 
 
 class ViTBackbone(VisionTransformer):

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from radiolib.models.backbones import backbone, default_device
+from radiolib.models.backbones import backbone, select_device
 
 __all__ = ["FeatureExtractor", "feature_extractor"]
 
@@ -98,4 +98,4 @@ def feature_extractor(name: str, in_chans: int = 3, *, image_size: int = 224,
     """
     module, dim = backbone(name, in_chans, image_size=image_size)
     model = FeatureExtractor(module, dim, name=name, in_chans=in_chans, image_size=image_size)
-    return model.to(default_device() if device is None else device)
+    return model.to(select_device(device))

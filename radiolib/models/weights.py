@@ -29,7 +29,7 @@ from radiolib.data.fetch import dataset_dir
 from radiolib.data.manifest import get_manifest
 from radiolib.errors import ConfigError, DataError
 from radiolib.files import sha256_file
-from radiolib.models.backbones import backbone, backbone_spec, default_device
+from radiolib.models.backbones import backbone, backbone_spec, select_device
 from radiolib.models.extractor import FeatureExtractor
 from radiolib.models.heads import DINOHead
 
@@ -227,7 +227,7 @@ def load_dino_checkpoint(path: str | os.PathLike[str], arch: str, which: str = "
     module, dim = backbone(arch, in_chans, image_size=image_size)
     _strict_load(module, body, unmapped, f"the {which} backbone of {path} for {arch!r}")
     model = FeatureExtractor(module, dim, name=arch, in_chans=in_chans, image_size=image_size)
-    return model.to(default_device() if device is None else device).eval()
+    return model.to(select_device(device)).eval()
 
 
 def load_dino_head(path: str | os.PathLike[str], which: str = "teacher",

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from radiolib.io import Image, read_catalogue, read_fits, robust_noise
+from radiolib.papers.frame_truth import beam_area, visible_labels
 from radiolib.sky.plan import plan_field
 from radiolib.sky.presets import get_preset
 from radiolib.sky.realism import field_stats
@@ -73,14 +74,21 @@ def banner_sources(catalogue: pd.DataFrame, *, snr_min: float = 10.0) -> pd.Data
     return catalogue.loc[keep].reset_index(drop=True)
 
 
-def hulk_labels(catalogue, *, snr_min: float = 5.0) -> Callable[[np.ndarray], dict]:
+def hulk_labels(catalogue, *, snr_min: float = 5.0, segmap=None,
+                beam_area_px: float | None = None) -> Callable[[np.ndarray], dict]:
     """Return ``labels(boxes)`` giving each box its frame labels and primary label.
 
-    The columns are ``labels`` (a set, stored as ``"A|B"``) and ``primary``; see
-    `radiolib.sky.frame_labels` and `radiolib.sky.primary_label`.
+    The columns are ``labels`` (a set, stored as ``"A|B"``) and ``primary``. With the field's
+    ``segmap`` and ``beam_area_px`` a label is set only when its object is visible in the tile
+    (`radiolib.papers.frame_truth.visible_labels`); without them, from bounding boxes
+    (`radiolib.sky.frame_labels`). See `radiolib.sky.primary_label`.
     """
     def labels(boxes: np.ndarray) -> dict:
-        sets = frame_labels(catalogue, boxes, snr_min=snr_min)
+        if segmap is None:
+            sets = frame_labels(catalogue, boxes, snr_min=snr_min)
+        else:
+            sets = visible_labels(catalogue, segmap, boxes, beam_area_px=beam_area_px,
+                                  snr_min=snr_min)
         return {"labels": sets, "primary": [primary_label(s) for s in sets]}
 
     return labels
@@ -102,7 +110,8 @@ def tile_simulated(fields: Sequence[SimulatedField], mode: str, *, out_dir: str 
     fields : sequence of SimulatedField
         Fields written by `radiolib.sky.simulate`; named ``<preset>_<seed>`` in the TileSet.
     mode : {"hulk", "banner", "mgcls"}
-        hulk tiles get ``labels`` and ``primary`` (frame labels, sources with SNR >= 5);
+        hulk tiles get ``labels`` and ``primary`` (frame labels of the objects visible in
+        the tile, `radiolib.papers.frame_truth`; sources with SNR >= 5);
         MGCLS crops get ``n_sources`` (sources with SNR >= 5 centred in the crop); banner
         cut-outs are made around `banner_sources` (SNR >= 10) and keep the source's ``id``
         in the ``source`` column.
@@ -122,7 +131,8 @@ def tile_simulated(fields: Sequence[SimulatedField], mode: str, *, out_dir: str 
                            overwrite=True, **kwargs)
     threshold = 5.0 if snr_min is None else snr_min
     if mode == "hulk":
-        labels = [hulk_labels(c, snr_min=threshold) for c in cats]
+        labels = [hulk_labels(f.catalogue, snr_min=threshold, segmap=f.segmap(),
+                              beam_area_px=beam_area(f.header)) for f in fields]
     else:
         labels = [_count_labels(c, threshold) for c in cats]
     return tile_fields(paths, mode, out_dir=out_dir, labels=labels, names=names,

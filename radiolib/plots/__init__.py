@@ -1,7 +1,20 @@
 """Figure functions: data in, :class:`matplotlib.figure.Figure` out; one module per book stage."""
 
+from radiolib.plots.anomaly import (
+    plot_feature_importance,
+    plot_fig12,
+    plot_inspection_curves,
+    plot_projection,
+)
 from radiolib.plots.budget import plot_budget_curves
 from radiolib.plots.data import plot_channels, plot_image_grid, plot_scaling_comparison, use_style
+from radiolib.plots.detect import (
+    plot_completeness_vs_flux,
+    plot_detection_examples,
+    plot_f1_by_class,
+    plot_f1_vs_ntrain,
+    plot_sky_detections,
+)
 from radiolib.plots.evaluate import (
     plot_attention_maps,
     plot_feature_maps,
@@ -27,6 +40,10 @@ from radiolib.plots.ssl_figures import (
 )
 
 __all__ = [
+    "plot_feature_importance",
+    "plot_fig12",
+    "plot_inspection_curves",
+    "plot_projection",
     "display_norm",
     "plot_ablation",
     "plot_attention_maps",
@@ -34,6 +51,11 @@ __all__ = [
     "plot_augmentation_gallery",
     "plot_centre_edge",
     "plot_channels",
+    "plot_completeness_vs_flux",
+    "plot_detection_examples",
+    "plot_f1_by_class",
+    "plot_f1_vs_ntrain",
+    "plot_sky_detections",
     "plot_feature_maps",
     "plot_field_gallery",
     "plot_field_zooms",

@@ -17,7 +17,7 @@ from radiolib.sky.presets import (
     get_preset,
 )
 from radiolib.sky.realism import field_stats
-from radiolib.sky.simulate import SimulatedField, render_rows, simulate
+from radiolib.sky.simulate import SimulatedField, estimate_resources, render_rows, simulate
 from radiolib.sky.truth import (
     DET_CLASSES,
     FRAME_LABELS,
@@ -42,6 +42,7 @@ __all__ = [
     "SkyPreset",
     "Variation",
     "draw_pointing",
+    "estimate_resources",
     "field_stats",
     "frame_labels",
     "get_preset",

@@ -17,6 +17,7 @@ import pandas as pd
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from radiolib.errors import ConfigError
 from radiolib.sky.instrument import (
     InstrumentMaps,
     artefact_for,
@@ -33,6 +34,7 @@ from radiolib.sky.truth import CLASS_FRAME, det_class, islands_and_peaks, rgz_cl
 
 __all__ = ["FieldPlan", "check_size", "plan_field"]
 
+MAX_SEED = 2**63 - 1  # the largest FITS integer (SIMSEED card)
 STAMP_BUDGET = 256 << 20  # bytes of stamps kept from planning for rendering
 MASK_NSIGMA = 3.0  # masks and islands: model >= 3 sigma_local (or half the peak if fainter)
 _RGZ = {"compact", "resolved", "fri", "frii", "wat", "ht", "hybrid", "xshaped", "ddrg"}
@@ -78,12 +80,15 @@ class FieldPlan:
 
 
 def check_size(size) -> tuple[int, int]:
-    """Return (ny, nx) from an int or a pair; sides must be integers in 64..131072."""
+    """Return (ny, nx) from an int or a pair; sides must be integers in 64..131072.
+
+    Raises `ConfigError` (a ValueError) otherwise.
+    """
     sides = (size, size) if np.ndim(size) == 0 else tuple(size)
     if len(sides) != 2 or not all(isinstance(s, int | np.integer) and not isinstance(s, bool)
                                   for s in sides) or not all(64 <= s <= 131072 for s in sides):
-        raise ValueError(f"size must be an integer number of pixels per side (or a (ny, nx) "
-                         f"pair) between 64 and 131072, got {size!r}")
+        raise ConfigError(f"size must be an integer number of pixels per side (or a (ny, nx) "
+                          f"pair) between 64 and 131072, got {size!r}")
     return int(sides[0]), int(sides[1])
 
 
@@ -147,11 +152,15 @@ def plan_field(preset: str | SkyPreset = "emupilot", *, size=2048, seed: int = 0
     """Draw a field from ``seed`` and measure its truth catalogue (no image is made)."""
     preset = get_preset(preset)
     shape = check_size(size)
-    if not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or \
+            not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed must be an integer in 0..{MAX_SEED} (it is stored in the "
+                          f"FITS header as a 64-bit integer), got {seed!r}")
     pix = float(preset.pixel_scale if pixel_scale is None else pixel_scale)
     if not 0.05 <= pix <= 60:
-        raise ValueError(f"pixel_scale must be in 0.05..60 arcsec, got {pixel_scale!r}")
+        raise ConfigError(f"pixel_scale must be in 0.05..60 arcsec, got {pixel_scale!r}")
+    if dqf is not None and (dqf not in range(4) or isinstance(dqf, bool)):
+        raise ConfigError(f"dqf must be 0, 1, 2 or 3, got {dqf!r}")
     pointing = draw_pointing(preset, seed, dqf)  # own stream: same sky whatever dqf says
     rng = np.random.default_rng(seed)
     dqf = pointing.dqf

@@ -36,15 +36,25 @@ import numpy as np
 import pandas as pd
 from astropy.io import fits
 
+from radiolib.capacity import check_capacity, shortfall
 from radiolib.files import atomic_path
 from radiolib.io import Image, read_fits
 from radiolib.outputs import check_files, write_marker
 from radiolib.sky.instrument import correlated_noise
-from radiolib.sky.plan import FieldPlan, plan_field
+from radiolib.sky.plan import STAMP_BUDGET, FieldPlan, check_size, plan_field
+from radiolib.sky.presets import get_preset
 from radiolib.sky.render import add_gaussians
 
-__all__ = ["SimulatedField", "StripWriter", "default_strip_rows", "fits_strips", "render_rows",
-           "simulate", "write_field"]
+__all__ = ["SimulatedField", "StripWriter", "check_resources", "default_strip_rows",
+           "estimate_resources", "fits_strips", "render_rows", "simulate", "write_field"]
+
+# Memory and disk per pixel, measured on the three presets at 256..16384 pixels a side and
+# their own pixel scale (planning peaks at 1.7 B/pixel, emupilot; catalogues hold at most
+# 1.2e-3 rows/pixel, mgcls inside its primary beam, of about 240 B), with a margin of about
+# 2; objects per pixel grow with the pixel area.
+_PLAN_BYTES_PER_PIXEL = 3.0
+_STRIP_BYTES_PER_PIXEL = 48  # the rendered strip's working arrays
+_CATALOGUE_BYTES_PER_PIXEL = 2e-3 * 256
 
 
 @dataclass(frozen=True)
@@ -205,17 +215,79 @@ def write_field(plan: FieldPlan, out_dir: str | os.PathLike,
     if step < 1:
         raise ValueError(f"strip_rows must be a positive number of rows, got {strip_rows!r}")
     plan.cache.clear()
+    # three temporary files renamed into place one after another at the very end: an error,
+    # Ctrl-C or SIGTERM before then removes them and leaves any earlier outputs as they were
     with fits_strips(paths[0], plan.header, "f4", plan.shape) as img, \
-            fits_strips(paths[1], _segmap_header(plan.header), "i4", plan.shape) as seg:
+            fits_strips(paths[1], _segmap_header(plan.header), "i4", plan.shape) as seg, \
+            atomic_path(paths[2]) as cat:
         for y0 in range(0, ny, step):
             rows, labels = render_rows(plan, y0, min(ny, y0 + step))
             img.write(y0, rows)
             seg.write(y0, labels)
-    plan.cache.clear()
-    with atomic_path(paths[2]) as tmp:
-        plan.catalogue.to_csv(tmp, index=False)
+        plan.cache.clear()
+        plan.catalogue.to_csv(cat, index=False)
     write_marker(out, "simulate", names, add=True)
     return paths
+
+
+def _fits_bytes(shape: tuple[int, int], itemsize: int = 4) -> int:
+    """Size of a primary-HDU FITS image: a header block or two plus padded pixels."""
+    return 2 * 2880 + -(-shape[0] * shape[1] * itemsize // 2880) * 2880
+
+
+def estimate_resources(preset="emupilot", *, size=2048,
+                       pixel_scale: float | None = None) -> dict[str, int]:
+    """Estimate a simulation's peak memory and its outputs' sizes, in bytes.
+
+    Returns ``{"memory": ..., "image": ..., "segmap": ..., "catalogue": ...}``. The image
+    sizes are exact; memory and catalogue are per-pixel rates measured on the presets with a
+    margin of about 2 (the source counts are only drawn later).
+    """
+    preset = get_preset(preset)
+    ny, nx = check_size(size)
+    pix = float(preset.pixel_scale if pixel_scale is None else pixel_scale)
+    density = max(1.0, (pix / preset.pixel_scale) ** 2)  # objects per pixel vs the preset's
+    pixels = ny * nx
+    strip = default_strip_rows(nx) * nx
+    memory = (STAMP_BUDGET + _STRIP_BYTES_PER_PIXEL * strip
+              + _PLAN_BYTES_PER_PIXEL * density * pixels)
+    return {"memory": int(memory), "image": _fits_bytes((ny, nx)),
+            "segmap": _fits_bytes((ny, nx)),
+            "catalogue": int(_CATALOGUE_BYTES_PER_PIXEL * density * pixels) + 4096}
+
+
+def check_resources(preset="emupilot", *, size=2048, out_dir: str | os.PathLike = ".",
+                    pixel_scale: float | None = None) -> dict[str, int]:
+    """Refuse (`ResourceError`) a simulation whose memory or outputs would not fit here.
+
+    The message gives the estimates, what is available, and the largest square size that
+    fits. Returns the estimates when it fits.
+    """
+    need = estimate_resources(preset, size=size, pixel_scale=pixel_scale)
+    ny, nx = check_size(size)
+    memory = need.pop("memory")
+
+    def smaller() -> str:
+        side = _largest_fitting_size(preset, out_dir, pixel_scale)
+        return (f"choose a smaller size (about {side} pixels a side fits here)" if side else
+                "free some memory or disk space, or write elsewhere")
+
+    check_capacity(f"a {nx} x {ny} {get_preset(preset).name} field", folder=out_dir,
+                   disk=need, memory=memory, smaller=smaller)
+    return {"memory": memory, **need}
+
+
+def _largest_fitting_size(preset, out_dir, pixel_scale) -> int | None:
+    """Return the largest multiple of 64 pixels a side whose simulation fits here, or None."""
+    def fits_here(side: int) -> bool:
+        need = estimate_resources(preset, size=side, pixel_scale=pixel_scale)
+        return not shortfall(out_dir, memory=need.pop("memory"), disk=need)
+
+    lo, hi = 0, 131072 // 64  # in units of 64 pixels: lo fits (or is 0), above hi does not
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if fits_here(64 * mid) else (lo, mid - 1)
+    return 64 * lo or None
 
 
 def simulate(preset: str = "emupilot", *, size=2048, seed: int = 0,
@@ -244,8 +316,15 @@ def simulate(preset: str = "emupilot", *, size=2048, seed: int = 0,
     Returns
     -------
     SimulatedField
+
+    Raises
+    ------
+    ResourceError
+        If the field would not fit in the memory or the disk space available
+        (see `check_resources`); nothing is written then.
     """
     start = time.perf_counter()
+    check_resources(preset, size=size, out_dir=out_dir, pixel_scale=pixel_scale)
     plan = plan_field(preset, size=size, seed=seed, pixel_scale=pixel_scale, dqf=dqf)
     image, segmap, catalogue = write_field(plan, out_dir, strip_rows)
     return SimulatedField(plan.preset.name, plan.seed, plan.shape, plan.dqf, image, segmap,

@@ -362,6 +362,10 @@ def _read_yaml(path: str | os.PathLike) -> Any:
             return yaml.safe_load(f)
     except FileNotFoundError:
         raise ConfigError(f"config file {os.fspath(path)!r} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config {os.fspath(path)!r} is a folder, not a YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{os.fspath(path)}: not a YAML text file ({exc})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{os.fspath(path)}: not valid YAML ({exc})") from exc
 
@@ -383,18 +387,20 @@ def _with_base(data: Any, path: str | os.PathLike, seen: tuple[str, ...] = ()) -
 
 
 def list_configs() -> list[str]:
-    """Return the names of the recipes shipped in ``radiolib/configs/`` (not the bases they share).
+    """Names of the SSL recipes in ``radiolib/configs/`` (not their bases nor the detector's).
 
     >>> list_configs()
     ['dino_resnet50', 'dino_vits8', 'simclr_riggi']
     """
     paths = sorted(package_folder("configs").glob("*.yaml"))
-    bases = set()
+    skip = set()
     for path in paths:
         data = _read_yaml(path)
         if isinstance(data, dict) and "base" in data:
-            bases.add(Path(str(data["base"])).stem)
-    return [p.stem for p in paths if p.stem not in bases]
+            skip.add(Path(str(data["base"])).stem)
+        if isinstance(data, dict) and data.get("method", "simclr") not in _METHODS:
+            skip.add(path.stem)  # another stage's settings (the detector's)
+    return [p.stem for p in paths if p.stem not in skip]
 
 
 def config_path(config: str | os.PathLike) -> Path:
@@ -406,7 +412,7 @@ def config_path(config: str | os.PathLike) -> Path:
     Raises
     ------
     ConfigError
-        If neither is found; the message lists the shipped recipes.
+        If neither is found (or a folder is given); the message lists the shipped recipes.
     """
     path = Path(config)
     if path.is_file():
@@ -418,6 +424,8 @@ def config_path(config: str | os.PathLike) -> Path:
         what = f"unknown config {os.fspath(config)!r}"
     else:
         what = f"config file {os.fspath(config)!r} not found"
+    if path.is_dir():
+        what = f"config {os.fspath(config)!r} is a folder, not a YAML file"
     raise ConfigError(f"{what}; give a YAML file or the name of a recipe shipped with "
                       f"radiolib: {', '.join(list_configs())}")
 

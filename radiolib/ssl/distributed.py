@@ -25,6 +25,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch.utils.data import DistributedSampler
 
+from radiolib.models.backbones import select_device
+
 __all__ = ["DistInfo", "ResumableSampler", "all_reduce_mean", "barrier", "cleanup",
            "gather_objects", "init_distributed", "run_local"]
 
@@ -56,9 +58,7 @@ class DistInfo:
 
 
 def _device(device: str | torch.device | None, local_rank: int) -> torch.device:
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device)
+    device = select_device(device)  # None / "auto": CUDA when available; a missing one: refused
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", local_rank % max(1, torch.cuda.device_count()))
     return device
@@ -70,7 +70,8 @@ def init_distributed(device: str | torch.device | None = None) -> DistInfo:
     Parameters
     ----------
     device : str or torch.device, optional
-        ``"cuda"`` / ``"cpu"``; default CUDA when available. With CUDA each process uses GPU
+        ``"cuda"`` / ``"cpu"`` / ``"auto"``; default (and ``"auto"``) CUDA when available.
+        CUDA asked for where there is none raises `ConfigError`. With CUDA each process uses GPU
         ``LOCAL_RANK``.
 
     Returns

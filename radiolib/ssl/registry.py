@@ -16,7 +16,7 @@ import os
 import torch
 
 from radiolib.errors import ConfigError
-from radiolib.models import FeatureExtractor, default_device
+from radiolib.models import FeatureExtractor, select_device
 from radiolib.ssl.checkpoint import load_checkpoint
 from radiolib.ssl.dino import DINO
 from radiolib.ssl.method import SSLMethod
@@ -50,4 +50,4 @@ def load_pretrained(path: str | os.PathLike, *,
     SimCLR: the backbone (projector dropped); DINO: the teacher's backbone, as DINO evaluates.
     """
     return load_method(path).feature_extractor().to(
-        default_device() if device is None else device)
+        select_device(device))

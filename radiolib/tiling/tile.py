@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from radiolib import __version__
+from radiolib.capacity import check_capacity
 from radiolib.errors import ConfigError
 from radiolib.io import Image, read_fits
 from radiolib.scaling import resize
@@ -127,6 +128,20 @@ def _field_info(image: Image, boxes, keep, nan_max, stats, catalogue) -> dict:
     }
 
 
+def _check_disk(path, mode: str, shape: tuple[int, int], n_boxes: int,
+                writer: TileSetWriter) -> None:
+    """Refuse a field whose pixels (grid modes) or tile copies (banner) would not fit on disk."""
+    if mode == "banner":
+        need = {"tiles": 4 * writer.size**2 * n_boxes}
+        smaller = "use a smaller --size, free some disk space or write elsewhere (--out)"
+    else:
+        need = {"pixels": 4 * shape[0] * shape[1]}
+        smaller = "free some disk space or write the TileSet elsewhere (--out)"
+    need["index"] = 200 * n_boxes  # about 200 bytes of index.csv per tile
+    check_capacity(f"tiling {path} ({mode}, {n_boxes} tiles)", folder=writer.tmp, disk=need,
+                   smaller=smaller)
+
+
 def _one_field(path, name, mode, writer, *, size, overlap, max_overlap, factor, min_size,
                nan_max, catalogue, labels, stats_pixels) -> None:
     clock = [time.perf_counter()]
@@ -141,6 +156,7 @@ def _one_field(path, name, mode, writer, *, size, overlap, max_overlap, factor, 
         if len(boxes) == 0:
             warnings.warn(f"{path}: the image ({image.shape[0]} x {image.shape[1]}) is smaller "
                           f"than a {size}-pixel tile: no tile", UserWarning, stacklevel=3)
+    _check_disk(path, mode, image.shape, len(boxes), writer)
     first = writer.n
     with MosaicReader(image) as reader:
         tiler = _tile_banner if mode == "banner" else _tile_grid

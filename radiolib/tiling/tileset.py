@@ -40,7 +40,7 @@ import pandas as pd
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from radiolib.errors import DataError
+from radiolib.errors import ConfigError, DataError
 from radiolib.outputs import (
     OutputError,
     check_folder,
@@ -139,6 +139,10 @@ class TileSetWriter:
             raise ValueError(f"storage must be one of {STORAGES}, got {storage!r}")
         self.out_dir, self.size, self.storage = Path(out_dir), int(size), storage
         self.meta = {**meta, "storage": storage}
+        here = Path.cwd()
+        if self.out_dir.resolve() in (here, *here.parents):
+            raise ConfigError(f"{self.out_dir} is the current folder or holds it, so it cannot be "
+                              "replaced by a TileSet; name a new folder, e.g. --out tiles")
         self.inputs = [str(Path(p).resolve()) for p in inputs]
         try:
             check_folder(self.out_dir, "tile", overwrite=overwrite, inputs=self.inputs,
@@ -213,8 +217,17 @@ class TileSetWriter:
                     raise TileSetExistsError(str(exc)) from None
             old = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.old-",
                                         dir=self.out_dir.parent))
-            os.replace(self.out_dir, old)
-        os.replace(self.tmp, self.out_dir)
+            try:
+                os.replace(self.out_dir, old)
+            except BaseException:  # e.g. out_dir is a file: leave no stray folder
+                old.rmdir()
+                raise
+        try:
+            os.replace(self.tmp, self.out_dir)
+        except BaseException:  # put the old output back
+            if old is not None:
+                os.replace(old, self.out_dir)
+            raise
         self._files = []
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)

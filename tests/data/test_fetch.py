@@ -3,9 +3,11 @@ import hashlib
 import http.server
 import importlib
 import json
+import os
 import socket
 import threading
 import warnings
+from pathlib import Path
 
 import pytest
 import requests
@@ -248,3 +250,12 @@ def test_a_folder_in_the_place_of_a_member_is_a_clear_error(toy):
         fetch("toy", data_dir=toy.data, mirror=toy.mirror, progress=False)
     assert (root / "pack" / "a.txt" / "kept.txt").read_text() == "mine"
     assert not [p for p in root.iterdir() if p.name.startswith(".extract-")]
+
+
+def test_unwritable_data_folder_says_so_instead_of_not_found(toy, monkeypatch):
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False
+                        if Path(p) == toy.data / "toy" else real_access(p, mode, **kw))
+    with pytest.raises(DataError, match=r"toy cannot be written; give --data-dir"):
+        fetch("toy", data_dir=toy.data, mirror=toy.mirror, progress=False)
+    assert not any((toy.data / "toy").iterdir())  # nothing written, nothing left half-done

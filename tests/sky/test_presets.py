@@ -6,8 +6,8 @@ from radiolib.errors import ConfigError
 from radiolib.sky import PRESETS, get_preset
 
 
-def test_presets_are_the_three_surveys():
-    assert sorted(PRESETS) == ["emupilot", "mgcls", "smgps"]
+def test_presets_are_the_four_surveys():
+    assert sorted(PRESETS) == ["emupilot", "first", "mgcls", "smgps"]
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -22,7 +22,7 @@ def test_preset_documents_what_it_models_and_not(name):
 
 
 def test_unknown_preset_lists_the_presets():
-    with pytest.raises(ConfigError, match="emupilot, mgcls, smgps"):
+    with pytest.raises(ConfigError, match="emupilot, first, mgcls, smgps"):
         get_preset("lofar")
 
 
