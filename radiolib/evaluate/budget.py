@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import random
 import time
 from dataclasses import dataclass
@@ -49,7 +50,6 @@ def cpu_model() -> str:
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    import platform
     return platform.processor() or "unknown CPU"
 
 

@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from radiolib.errors import ConfigError, DataError
+from radiolib.evaluate.budget import budget_train, cpu_model
 from radiolib.evaluate.intervals import Bootstrap
 from radiolib.evaluate.probes import count_regression_fit, knn_probe_fit
 from radiolib.evaluate.scoring import class_probe, count_probe
@@ -46,7 +48,9 @@ from radiolib.papers import PaperResult
 from radiolib.papers.survey import hulk_labels
 from radiolib.sky import simulate
 from radiolib.sky.truth import source_counts
+from radiolib.ssl.cache import load_runs, save_runs
 from radiolib.ssl.config import load_config
+from radiolib.ssl.data import ImageTensors, dataset_for
 from radiolib.tiling import TileSet, tile_fields
 
 __all__ = ["BASE", "LONG", "PILOT", "PROBES", "RECIPES", "RESULTS", "RUNS", "TINY",
@@ -280,8 +284,6 @@ def run_study(settings: Mapping[str, tuple], *, work: str | os.PathLike,
     fit the probes, half score them). Writes the curves to ``cache_dir/RESULTS`` and returns
     them (``score=False``: only trains, and returns None).
     """
-    from radiolib.evaluate.budget import budget_train, cpu_model
-
     train_crops = study_crops(range(seed, seed + n_train), size, work, "budget_train")
     eval_crops = study_crops(range(seed + 2000, seed + 2000 + n_eval), size, work, "budget_eval")
     index = eval_crops.index
@@ -315,7 +317,6 @@ def study_settings(*, pilot: bool = True, long: bool = False,
     every = {**PILOT, **LONG}
     unknown = [n for n in names if n not in every]
     if unknown:
-        from radiolib.errors import ConfigError
         raise ConfigError(f"unknown study setting(s) {', '.join(map(repr, unknown))}; "
                           f"choose from {', '.join(map(repr, every))}")
     if names:
@@ -388,8 +389,6 @@ def _scaled(config, crops: TileSet):
     Scaling thousands of crops takes minutes on a busy CPU; the tensors are kept beside the
     crops, keyed by the crops' index and fields and the scaling.
     """
-    from radiolib.ssl.data import ImageTensors, dataset_for
-
     path = _scaled_path(config, crops)
     if path.is_file():
         return ImageTensors(torch.load(path), source=str(crops.path))
@@ -408,9 +407,6 @@ def _record_runs(cache_dir, runs: Mapping[str, object]) -> None:
 
     ``radiolib.ssl.cache.load_runs(cache_dir, "budget")[setting]`` finds them again.
     """
-    from radiolib.errors import DataError
-    from radiolib.ssl.cache import load_runs, save_runs
-
     try:
         known = load_runs(cache_dir, RUNS)
     except DataError:
@@ -430,7 +426,6 @@ def write_curves(curves: pd.DataFrame, folder: str | os.PathLike, **meta) -> Pat
 
 def read_curves(folder: str | os.PathLike) -> tuple[pd.DataFrame, dict]:
     """Read what :func:`write_curves` wrote: the curves and their ``meta``."""
-    from radiolib.errors import DataError
     path = Path(folder) / RESULTS
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
