@@ -90,9 +90,11 @@ PILOT: dict[str, tuple[str, int, int, dict]] = {
                                                       "n_local": 0}),
 }
 #: The longer CPU setting (``radiolib study --long``, ``make pretrain``): trained once, cached.
+#: The pilot's lessons together: full-width ResNet18, 64 px, weak augmentation, Adam at 1e-3.
 LONG: dict[str, tuple[str, int, int, dict]] = {
-    "SimCLR R18/2 64px long": ("simclr", 30, 5, {"backbone": "resnet18_w32", "lr": 1e-3,
-                                                 "image_size": 64}),
+    "SimCLR R18 64px weak aug long": ("simclr", 20, 4, {"lr": 1e-3, "image_size": 64,
+                                                         "p_jitter": 0.0, "p_threshold": 0.0,
+                                                         "p_blur": 0.0}),
 }
 #: A study small enough for the smoke profile (seconds): numbers without meaning.
 TINY: dict[str, tuple[str, int, int, dict]] = {
