@@ -1,4 +1,5 @@
 # radiolib: the two commands of the README, and a few helpers.
+#   make pretrain  the CPU pre-training study and its longer setting (cached; notebook 10)
 #   make book   build the whole book (profile quick by default; PROFILE=smoke|quick|paper)
 #   make test   the test suite (what CI runs)
 #   make test-fast  the everyday run: tests not marked slow (no notebooks, book or browser)
@@ -18,7 +19,7 @@ ifeq ($(origin RADIOLIB_MIRROR), undefined)
   endif
 endif
 
-.PHONY: book test test-fast env browser-deps lint bench mutate clean repository-url
+.PHONY: pretrain book test test-fast env browser-deps lint bench mutate clean repository-url
 
 env: $(VENV)/.installed
 
@@ -27,6 +28,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
+
+# The CPU pre-training budget study (notebook 10) with its longer setting: trained once,
+# cached in book/_work/budget (a second call reuses every run whose config and code match).
+pretrain: env
+	nice -n 10 $(BIN)/radiolib study --long --out book/_work/budget
 
 book: env
 	$(BIN)/radiolib reproduce --profile $(PROFILE)

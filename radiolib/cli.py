@@ -100,6 +100,24 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_study(args: argparse.Namespace) -> int:
+    import torch
+
+    from radiolib.papers import pretraining_budget as pb
+
+    torch.set_num_threads(args.threads)
+    settings = pb.study_settings(pilot=not args.long_only, long=args.long or args.long_only,
+                                 names=args.setting or ())
+    curves = pb.run_study(settings, work=args.out / "work", cache_dir=args.out, size=args.size,
+                          n_train=args.n_train, n_eval=args.n_eval, progress=not args.quiet)
+    result = pb.budget_result(curves, args.budget)
+    print(result.table.to_string(float_format=lambda v: f"{v:.4g}"))
+    for sentence in result.details["verdicts"].values():
+        print(sentence)
+    print(f"curves: {args.out / pb.RESULTS}")
+    return 0
+
+
 def _cmd_classify(args: argparse.Namespace) -> int:
     from radiolib.evaluate.user_classifier import fit_classifier, predict_files
 
@@ -289,6 +307,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto (default): cuda when available, else cpu")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_pretrain)
+
+    p = sub.add_parser(
+        "study",
+        help="the CPU pre-training budget study: probe score vs minutes, SSL vs random",
+        description="Train the study's SimCLR and DINO settings on simulated MGCLS-like "
+        "crops (each once: runs are cached in OUT by their config, data and code), embed "
+        "held-out crops every few epochs and score the source-count and frame-label probes "
+        "with 95 %% intervals. Writes OUT/budget_curves.json, which notebook 10 shows. "
+        "Default: the pilot settings; --long adds the longer setting (make pretrain).",
+    )
+    p.add_argument("--out", type=Path, default=Path("book/_work/budget"), metavar="DIR",
+                   help="cache of the runs and the curves (default book/_work/budget)")
+    p.add_argument("--long", action="store_true", help="add the longer CPU setting")
+    p.add_argument("--long-only", action="store_true", help="only the longer CPU setting")
+    p.add_argument("--setting", action="append", metavar="NAME",
+                   help="run only this setting (repeatable; an unknown name lists them)")
+    p.add_argument("--budget", type=float, default=5.0, metavar="MIN",
+                   help="minutes of pre-training the verdict allows (default 5)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    p.add_argument("--size", type=int, default=3072, help="pixels per side of a pointing")
+    p.add_argument("--n-train", type=int, default=12, help="training pointings (default 12)")
+    p.add_argument("--n-eval", type=int, default=24,
+                   help="held-out pointings for the probes (default 24: ~1600 crops)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_study)
 
     p = sub.add_parser(
         "classify",

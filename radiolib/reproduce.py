@@ -210,6 +210,23 @@ def _plan(source: Path, profile: Profile) -> tuple[dict, int, bool | list[str]]:
     return params, index, reads
 
 
+def _read_files(source: Path, book: Path) -> list[Path]:
+    """Files outside the results a notebook reads (metadata ``radiolib.reads_files``).
+
+    Paths are relative to the book folder, e.g. ``_work/budget/budget_curves.json`` (the
+    pre-training study that ``make pretrain`` caches); those present enter the cache key, so
+    the notebook runs again when one changes, appears or goes.
+    """
+    import nbformat
+
+    files = nbformat.read(source, as_version=4).metadata.get("radiolib", {}).get("reads_files",
+                                                                                 [])
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise ConfigError(f"notebook {source.stem}: metadata radiolib.reads_files must be a list "
+                          f"of paths relative to the book folder, got {files!r}")
+    return [p for p in (book / f for f in files) if p.is_file()]
+
+
 def _stored_key(path: Path) -> str | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))["metadata"]["radiolib"]["cache_key"]
@@ -346,7 +363,7 @@ def reproduce(profile: str = "quick", only: Iterable[str] | None = None, force: 
             source, result = nb_dir / f"{name}.ipynb", results_dir / f"{name}.json"
             upstream = [n for n in names if n != name] if reads is True else reads or []
             inputs = [p for p in (results_dir / f"{n}.json" for n in upstream) if p.exists()]
-            key = cache_key(source, params, profile, results=inputs)
+            key = cache_key(source, params, profile, results=inputs + _read_files(source, book))
             stored = _stored_key(book / "notebooks" / f"{name}.ipynb")
             why = _why_run(force, [n for n in upstream if done.get(n) == "ran"], stored, key,
                            _finished(result))

@@ -3,6 +3,8 @@
 * ``resnet18`` (Riggi et al. [0], 512-d) and ``resnet50`` (Lastufka et al. [1], 2048-d):
   torchvision ResNets, ``fc`` replaced by ``Identity`` (the pooled features), first convolution
   rebuilt for 1-channel input as in the released DINO code;
+* ``resnet18_w32``: ResNet18's layout at half its width (32-256 channels, 256-d, ~4x fewer
+  operations), not in either paper: a smaller net for the CPU pre-training-budget study;
 * ``vit_s8`` (ViT-S/8, 384-d) of [1] and ``vit_b16`` (ViT-B/16, 768-d), which is among the
   released checkpoints of [1] but not in the paper: torchvision's
   :class:`~torchvision.models.VisionTransformer` returning the CLS token, for any input size
@@ -25,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.models import resnet18, resnet50
+from torchvision.models.resnet import BasicBlock
 from torchvision.models.vision_transformer import VisionTransformer
 
 from radiolib.errors import ConfigError
@@ -54,10 +57,13 @@ class BackboneSpec:
 _SPECS: dict[str, BackboneSpec] = {s.name: s for s in (
     BackboneSpec("resnet18", "resnet", 512),
     BackboneSpec("resnet50", "resnet", 2048),
+    BackboneSpec("resnet18_w32", "resnet", 256),
     BackboneSpec("vit_b16", "vit", 768, patch_size=16, layers=12, heads=12, mlp_dim=3072),
     BackboneSpec("vit_s8", "vit", 384, patch_size=8, layers=12, heads=6, mlp_dim=1536),
 )}
 _RESNET = {"resnet18": resnet18, "resnet50": resnet50}
+#: Narrow ResNets: name -> (blocks per stage, channels of the first stage).
+_NARROW = {"resnet18_w32": ((2, 2, 2, 2), 32)}
 BACKBONES: tuple[str, ...] = tuple(sorted(_SPECS))
 
 
@@ -175,10 +181,30 @@ class ViTBackbone(VisionTransformer):
         return self.forward_features(x)[:, 0]
 
 
+def _narrow_resnet(name: str) -> nn.Module:
+    """Return torchvision's ResNet18 rebuilt with narrower stages (same attributes, same init)."""
+    blocks, width = _NARROW[name]
+    model = resnet18(weights=None)
+    model.inplanes = width
+    model.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
+    model.bn1 = nn.BatchNorm2d(width)
+    for i, n in enumerate(blocks):
+        setattr(model, f"layer{i + 1}",
+                model._make_layer(BasicBlock, width * 2 ** i, n, stride=1 if i == 0 else 2))
+    for m in model.modules():  # torchvision's ResNet initialisation
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    return model
+
+
 def _resnet(name: str, in_chans: int) -> tuple[nn.Module, int]:
-    model = _RESNET[name](weights=None)
+    model = _narrow_resnet(name) if name in _NARROW else _RESNET[name](weights=None)
     if in_chans != 3:  # as the released DINO code: a fresh 7x7 stem conv for 1 channel
-        model.conv1 = nn.Conv2d(in_chans, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        model.conv1 = nn.Conv2d(in_chans, model.conv1.out_channels, kernel_size=7, stride=2,
+                                padding=3, bias=False)
         nn.init.kaiming_normal_(model.conv1.weight, mode="fan_out", nonlinearity="relu")
     model.fc = nn.Identity()
     return model, _SPECS[name].embed_dim
@@ -189,7 +215,7 @@ def backbone(name: str, in_chans: int = 3, *, image_size: int = 224) -> tuple[nn
 
     Parameters
     ----------
-    name : {"resnet18", "resnet50", "vit_s8", "vit_b16"}
+    name : {"resnet18", "resnet18_w32", "resnet50", "vit_s8", "vit_b16"}
     in_chans : int
         Input channels: 3 (Riggi et al.'s 3-channel stack) or 1 (Lastufka et al.).
     image_size : int
@@ -200,7 +226,7 @@ def backbone(name: str, in_chans: int = 3, *, image_size: int = 224) -> tuple[nn
     module : nn.Module
         Maps (B, in_chans, H, W) to (B, embed_dim).
     embed_dim : int
-        512, 2048, 384 or 768.
+        512, 256, 2048, 384 or 768.
     """
     if not isinstance(in_chans, int) or in_chans < 1:
         raise ValueError(f"in_chans must be a positive int, got {in_chans!r}")

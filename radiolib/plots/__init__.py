@@ -6,6 +6,7 @@ from radiolib.plots.anomaly import (
     plot_inspection_curves,
     plot_projection,
 )
+from radiolib.plots.budget import plot_budget_curves
 from radiolib.plots.classify import (
     plot_confusion,
     plot_f1_per_class,
@@ -51,6 +52,7 @@ __all__ = [
     "display_norm",
     "plot_ablation",
     "plot_attention_maps",
+    "plot_budget_curves",
     "plot_augmentation_gallery",
     "plot_centre_edge",
     "plot_channels",

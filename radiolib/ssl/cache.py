@@ -31,7 +31,7 @@ from radiolib.ssl.data import fingerprint
 from radiolib.ssl.train import CHECKPOINT, METRICS, train
 
 __all__ = ["IGNORED_KEYS", "CachedRun", "cached_train", "code_version", "fingerprint",
-           "load_runs", "run_key", "save_runs"]
+           "load_runs", "run_dir", "run_key", "save_runs"]
 
 #: Config keys that change how a run is logged or named, not its weights.
 IGNORED_KEYS = frozenset({"name", "num_workers", "log_every", "checkpoint_every"})
@@ -71,6 +71,13 @@ def run_key(config, data_key: str, *, init_from: str | None = None,
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def run_dir(config, data_key: str, *, cache_dir: str | os.PathLike,
+            init_from: str | None = None, eval_key: str | None = None) -> Path:
+    """Return the folder :func:`cached_train` uses for this run (``init_from``: its digest)."""
+    key = run_key(config, data_key, init_from=init_from, eval_key=eval_key, code=code_version())
+    return Path(cache_dir) / f"{config.name}-{key}"
+
+
 def cached_train(config, dataset, *, cache_dir: str | os.PathLike, data_key: str | None = None,
                  init_from: str | os.PathLike | CachedRun | None = None, evaluate=None,
                  eval_key: str | None = None, progress: bool = False, **kwargs) -> CachedRun:
@@ -101,9 +108,9 @@ def cached_train(config, dataset, *, cache_dir: str | os.PathLike, data_key: str
         init_from = init_from.checkpoint
     init_digest = None if init_from is None else sha256_file(init_from)[:16]
     data_key = fingerprint(dataset) if data_key is None else data_key
-    key = run_key(config, data_key, init_from=init_digest, eval_key=eval_key,
-                  code=code_version())
-    out = Path(cache_dir) / f"{config.name}-{key}"
+    out = run_dir(config, data_key, cache_dir=cache_dir, init_from=init_digest,
+                  eval_key=eval_key)
+    key = out.name.rsplit("-", 1)[1]
     run = CachedRun(key, out, out / CHECKPOINT, out / METRICS, trained=False)
     if (out / DONE).is_file() and run.checkpoint.is_file():
         return run

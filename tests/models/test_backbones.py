@@ -15,7 +15,7 @@ from radiolib.models import (
     feature_extractor,
 )
 
-DIMS = {"resnet18": 512, "resnet50": 2048, "vit_s8": 384, "vit_b16": 768}
+DIMS = {"resnet18": 512, "resnet18_w32": 256, "resnet50": 2048, "vit_s8": 384, "vit_b16": 768}
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +108,15 @@ def test_feature_extractor_factory_uses_the_default_device():
     model = feature_extractor("resnet18", in_chans=1)
     assert model.device.type == default_device().type
     assert model.embed(torch.rand(2, 1, 32, 32)).shape == (2, 512)
+
+
+def test_narrow_resnet_is_resnet18_at_half_width():
+    wide, _ = backbone("resnet18", 1)
+    narrow, dim = backbone("resnet18_w32", 1)
+    widths = [getattr(narrow, f"layer{i}")[0].conv1.out_channels for i in range(1, 5)]
+    assert widths == [32, 64, 128, 256] and dim == 256
+    assert narrow.conv1.in_channels == 1 and narrow.conv1.out_channels == 32
+    assert [len(getattr(narrow, f"layer{i}")) for i in range(1, 5)] == [2, 2, 2, 2]
+    n_wide = sum(p.numel() for p in wide.parameters())
+    n_narrow = sum(p.numel() for p in narrow.parameters())
+    assert 3.5 < n_wide / n_narrow < 4.5  # half the channels: a quarter of the weights

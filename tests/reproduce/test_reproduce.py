@@ -302,3 +302,22 @@ def test_repository_url_is_set_in_one_place_and_copied_everywhere(tmp_path):
     assert "git clone https://example.org/me/radiolib" in (book / "running.md").read_text()
     assert 'git+https://example.org/me/radiolib\\"' in \
         (notebooks / "03_simclr_pretraining.ipynb").read_text()
+
+
+def test_a_notebook_reruns_when_a_file_it_reads_changes(project):
+    write_notebook(project.nbs / "02_beta.ipynb", LOG.format(name="02"),
+                   radiolib={"reads_files": ["_work/study/curves.json"]})
+    write_profile(project.profiles, **{"01_alpha": {"n": 2}, "02_beta": {}, "99_report": {}})
+    assert project(only=["02_beta"]) == {"02_beta": "ran"}
+    assert project(only=["02_beta"]) == {"02_beta": "cached"}
+    study = project.book / "_work" / "study" / "curves.json"
+    study.parent.mkdir(parents=True)
+    study.write_text("{}")  # the study appears
+    assert project(only=["02_beta"]) == {"02_beta": "ran"}
+    assert project(only=["02_beta"]) == {"02_beta": "cached"}
+    study.write_text('{"curves": []}')  # and changes
+    assert project(only=["02_beta"]) == {"02_beta": "ran"}
+    write_notebook(project.nbs / "02_beta.ipynb", LOG.format(name="02"),
+                   radiolib={"reads_files": "curves.json"})
+    with pytest.raises(ConfigError, match="reads_files must be a list"):
+        project(only=["02_beta"])

@@ -1,0 +1,161 @@
+"""The pre-training budget study: settings, the pointing split, scoring and the verdict text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from radiolib.errors import ConfigError
+from radiolib.papers import pretraining_budget as pb
+
+
+@dataclass
+class _Run:
+    """A stand-in BudgetRun: embeddings per epoch and their timings."""
+
+    emb: dict
+    minutes: dict
+
+    @property
+    def checkpoints(self):
+        return pd.DataFrame({"epoch": list(self.emb), "step": list(self.emb),
+                             "wall_seconds": [60 * m for m in self.minutes.values()],
+                             "cpu_seconds": [120 * m for m in self.minutes.values()],
+                             "threads": 2, "load1": 1.0})
+
+    def embeddings(self, epoch):
+        return self.emb[epoch]
+
+    def idle_seconds_per_step(self):
+        return 30.0  # step = epoch here: a minute every 2 epochs
+
+
+def _truth(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    counts = rng.poisson(20, n).astype(float)
+    label = np.where(counts > 20, "MANY", "FEW")
+    fields = np.repeat([f"mgcls_{i}" for i in range(12)], n // 12)
+    return rng, counts, label, fields
+
+
+def _learning_run(rng, counts):
+    """Epoch 0: noise; then features that hold more and more of the count."""
+    noise = rng.normal(size=(len(counts), 16))
+    emb = {0: noise}
+    for epoch, signal in ((1, 0.0), (2, 0.5), (3, 3.0)):
+        e = noise.copy()
+        e[:, 0] += signal * (counts - 20) / 4.5
+        emb[epoch] = e
+    return _Run(emb, {0: 0.0, 1: 0.5, 2: 1.0, 3: 2.0})
+
+
+def test_pointing_split_holds_out_whole_pointings():
+    _, _, _, fields = _truth()
+    fit, test = pb.pointing_split(fields, seed=1)
+    assert len(np.intersect1d(fit, test)) == 0 and len(fit) + len(test) == len(fields)
+    assert not set(fields[fit]) & set(fields[test])
+    assert len(set(fields[test])) == 6
+    with pytest.raises(ValueError, match="2 pointings"):
+        pb.pointing_split(["a", "a"])
+
+
+def test_score_runs_and_verdict_when_ssl_learns():
+    rng, counts, label, fields = _truth()
+    fit, test = pb.pointing_split(fields)
+    runs = {"SimCLR learns": _learning_run(rng, counts)}
+    curves = pb.score_runs(runs, counts, label, fit, test, n_components=8, n_boot=200)
+    assert set(curves["probe"]) == set(pb.PROBES)
+    count = curves[curves["probe"] == "source count"].set_index("epoch")
+    assert (count["low"] <= count["value"]).all() and (count["value"] <= count["high"]).all()
+    assert count.loc[0, "diff"] == 0
+    assert count.loc[3, "value"] < count.loc[0, "low"]  # the signal is found
+    assert count.loc[3, "minutes"] == pytest.approx(2.0)  # CPU time / threads
+    assert count.loc[3, "idle_minutes"] == pytest.approx(1.5)  # steps x idle pace
+    result = pb.budget_result(curves, budget_minutes=5)
+    row = result.table.set_index("probe").loc["source count"]
+    assert row["beats_random"] and row["epoch"] == 3
+    assert "beats its random initialisation at 95 % within 5 min" in \
+        result.details["verdicts"]["source count"]
+    # within 0.6 minutes only epoch 1 (no signal) counts: no claim
+    early = pb.budget_result(curves, budget_minutes=0.6)
+    assert not early.table.set_index("probe").loc["source count", "beats_random"]
+    assert "no setting beats" in early.details["verdicts"]["source count"]
+    best = pb.best_settings(curves, 5)
+    assert set(best["probe"]) == set(pb.PROBES) and (best["setting"] == "SimCLR learns").all()
+
+
+def test_no_claim_when_nothing_is_learned():
+    rng, counts, label, fields = _truth()
+    fit, test = pb.pointing_split(fields)
+    noise = rng.normal(size=(len(counts), 16))
+    run = _Run({e: noise + 0.01 * rng.normal(size=noise.shape) for e in range(3)},
+               {0: 0.0, 1: 1.0, 2: 2.0})
+    curves = pb.score_runs({"DINO idle": run}, counts, label, fit, test, n_components=8,
+                           n_boot=200)
+    result = pb.budget_result(curves, budget_minutes=5)
+    assert not result.table["beats_random"].any()
+    for sentence in result.details["verdicts"].values():
+        assert "no setting beats" in sentence and "at 95 % within" not in sentence
+        assert "inf" not in sentence
+
+
+def test_minutes_needed_extrapolates_a_log_linear_trend():
+    # score = 30 - 2 ln(minutes); random 30 [29, 31]; half-width 1 -> needs 28: e^1 minutes
+    minutes = np.array([0.0, 0.5, 1.0, 2.0])
+    value = np.r_[30.0, 30 - 2 * np.log(minutes[1:])]
+    g = pd.DataFrame({"epoch": range(4), "minutes": minutes, "value": value,
+                      "low": value - 1, "high": value + 1})
+    assert pb._minutes_needed(g, lower=True) == pytest.approx(np.e)
+    flat = g.assign(value=30.0, low=29.0, high=31.0)
+    assert np.isnan(pb._minutes_needed(flat, lower=True))
+    slow = g.assign(value=np.r_[30.0, 30 - 0.001 * np.log(minutes[1:])])
+    assert pb._minutes_needed(slow, lower=True) == np.inf
+
+
+def test_settings_and_configs():
+    assert pb.study_settings(pilot=False) == {}
+    assert set(pb.study_settings(long=True)) == set(pb.PILOT) | set(pb.LONG)
+    with pytest.raises(ConfigError, match="unknown study setting"):
+        pb.study_settings(names=["nope"])
+    for name, spec in {**pb.PILOT, **pb.LONG}.items():
+        config = pb.setting_config(name, *spec)
+        assert config.method == spec[0] and config.epochs == spec[1]
+        assert config.eval_every == spec[2] and config.num_workers == 0
+        for key, value in spec[3].items():
+            got = getattr(config, key)
+            assert (list(got) if isinstance(got, tuple) else got) == value
+    simclr = pb.setting_config("x", "simclr", 2, 1, {})
+    assert simclr.lr == pytest.approx(0.1 * 64 / 128)  # the recipe's lr per example
+
+
+def test_read_curves_says_what_to_run(tmp_path):
+    with pytest.raises(Exception, match="radiolib study"):
+        pb.read_curves(tmp_path)
+    curves = pd.DataFrame({"setting": ["a"], "value": [1.0]})
+    pb.write_curves(curves, tmp_path, cpu="X")
+    back, meta = pb.read_curves(tmp_path)
+    assert meta == {"cpu": "X"} and back.equals(curves)
+
+
+def test_cli_study_names_the_settings_on_a_bad_one(tmp_path, capsys):
+    from radiolib.cli import main
+
+    assert main(["study", "--setting", "nope", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("radiolib study: error: unknown study setting(s) 'nope'")
+    assert "SimCLR R18/2 32px" in err and len(err.splitlines()) == 1
+
+
+def test_study_crops_carry_both_truths_and_are_reused(tmp_path):
+    crops = pb.study_crops([0], 768, tmp_path, "crops")
+    assert {"n_sources", "primary", "labels"} <= set(crops.index.columns)
+    assert len(crops) == 9 and crops.index["n_sources"].ge(0).all()
+    stamp = (tmp_path / "crops" / "index.csv").stat().st_mtime_ns
+    again = pb.study_crops([0], 768, tmp_path, "crops")
+    assert (tmp_path / "crops" / "index.csv").stat().st_mtime_ns == stamp
+    assert again.index.equals(crops.index)
+    other = pb.study_crops([1], 768, tmp_path, "crops")  # other seeds: cut again
+    assert set(other.index["field"]) == {"mgcls_1"}
