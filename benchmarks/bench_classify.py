@@ -18,23 +18,8 @@ sides alike.
 
 from __future__ import annotations
 
-import time
-
 import torch
-
-ROUNDS = 5
-
-
-def _interleaved(fns: dict, rounds: int = ROUNDS) -> dict:
-    for fn in fns.values():  # warm-up: allocator, lazy initialisation
-        fn()
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
+from _timing import interleaved
 
 
 def _model(size: int):
@@ -55,7 +40,7 @@ def frozen_embed_vs_bare_inference(n: int = 256, size: int = 64) -> dict:
     model = _model(size)
     x = torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(0))
     net = model.backbone.eval()
-    t = _interleaved({"embed": lambda: model.embed(x), "bare": _bare(net, [x])})
+    t = interleaved({"embed": lambda: model.embed(x), "bare": _bare(net, [x])})
     diff = float((model.embed(x) - _bare(net, [x])()[0]).abs().max())
     return {"name": "frozen_embed_vs_bare_inference", "ratio": round(t["bare"] / t["embed"], 3),
             "target": 0.9, "unit": "x bare inference throughput",
@@ -75,7 +60,7 @@ def dihedral_features_vs_bare_inference(n: int = 128, size: int = 64) -> dict:
     x = torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(0))
     net = model.backbone.eval()
     views = [_views(x, k).contiguous() for k in range(8)]
-    t = _interleaved({"dihedral": lambda: dihedral_features(model, x),
+    t = interleaved({"dihedral": lambda: dihedral_features(model, x),
                       "bare": _bare(net, views)}, rounds=3)
     got = torch.from_numpy(dihedral_features(model, x))
     diff = float((got - torch.stack(_bare(net, views)())).abs().max())

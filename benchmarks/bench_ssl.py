@@ -30,23 +30,8 @@ sizes) and the best of each is kept, so a busy machine slows both alike.
 
 from __future__ import annotations
 
-import time
-
 import torch
-
-ROUNDS = 5
-
-
-def _interleaved(fns: dict, rounds: int = ROUNDS) -> dict:
-    for fn in fns.values():  # warm-up: allocator, lazy initialisation
-        fn()
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
+from _timing import ROUNDS, interleaved
 
 
 def _step_fn(method, optimizer, x, generator):
@@ -78,9 +63,9 @@ def simclr_step_vs_backbone(batch: int = 64, size: int = 64) -> dict:
     x = torch.rand(batch, 3, size, size)
     net, _ = backbone("resnet18", 3)
     views = [torch.rand(2 * batch, 3, size, size)]
-    t = _interleaved({"step": _step_fn(method, optimizer, x, torch.Generator().manual_seed(0)),
+    t = interleaved({"step": _step_fn(method, optimizer, x, torch.Generator().manual_seed(0)),
                       "bare": _bare_fn(net, views)})
-    aug = _interleaved({"aug": lambda: method.views(x, torch.Generator().manual_seed(1))})["aug"]
+    aug = interleaved({"aug": lambda: method.views(x, torch.Generator().manual_seed(1))})["aug"]
     return {"name": "simclr_step_vs_backbone", "ratio": round(t["bare"] / t["step"], 3),
             "target": 0.9, "unit": "x bare fwd+bwd throughput",
             "raw": {"batch": [batch, 3, size, size], "views": 2 * batch,
@@ -128,7 +113,7 @@ def _dino_step(batch: int, *, image_size: int, global_size: int, local_size: int
     net, _ = backbone(config.backbone, config.in_chans)
     # the student's passes: crops of one size together (2B global, then n_local B local)
     grouped = [torch.cat(crops[:2]), torch.cat(crops[2:])]
-    t = _interleaved({"step": _step_fn(method, optimizer, x, torch.Generator().manual_seed(0)),
+    t = interleaved({"step": _step_fn(method, optimizer, x, torch.Generator().manual_seed(0)),
                       "bare": _bare_fn(net, grouped)}, rounds=rounds)
 
     def teacher_forward():
@@ -137,7 +122,7 @@ def _dino_step(batch: int, *, image_size: int, global_size: int, local_size: int
 
     # where the extra time goes: DINO's own work on top of the backbone
     features = [torch.randn(len(crops) * batch, method.embed_dim)]
-    parts = _interleaved({"teacher_forward": teacher_forward,
+    parts = interleaved({"teacher_forward": teacher_forward,
                           "head_fwd_bwd": _bare_fn(method.net.head, features),
                           "optimizer": optimizer.step,
                           "teacher_ema": lambda: method.after_step(0, 100)}, rounds=3)

@@ -23,6 +23,8 @@ HERE = Path(__file__).resolve().parent
 def discover() -> dict:
     """Return ``{name: callable}`` over all ``bench_*.py`` modules beside this file."""
     found = {}
+    if str(HERE) not in sys.path:  # the modules share helpers beside them (_timing)
+        sys.path.insert(0, str(HERE))
     for path in sorted(HERE.glob("bench_*.py")):
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)
