@@ -20,7 +20,7 @@ from radiolib.evaluate.baselines import PeakCounter, PixelHistogram, ShapeMoment
 from radiolib.evaluate.intervals import LEVEL, Bootstrap, Interval, comparison_text
 from radiolib.evaluate.probes import count_regression_fit, knn_probe_fit, linear_probe_fit
 
-__all__ = ["CLASS_REFERENCES", "COUNT_REFERENCES", "PREDICT_MEAN", "ProbeScores",
+__all__ = ["CLASS_REFERENCES", "COUNT_REFERENCES", "PREDICT_MEAN", "ProbeScores", "Rows",
            "class_probe", "count_probe"]
 
 #: Reference rows of the count probe: name -> (kind, transformer factory).
@@ -80,22 +80,26 @@ def _reference_features(images, fit, references) -> dict[str, tuple[str, np.ndar
     out = {}
     for name, (kind, factory) in references.items():
         transformer = factory()
-        transformer.fit(_Rows(images, fit))
+        transformer.fit(Rows(images, fit))
         out[name] = kind, transformer.transform(images)
     return out
 
 
-class _Rows:
-    """Rows ``index`` of an indexable batch, read one at a time (memory-mapped tiles stay put)."""
+class Rows:
+    """Rows ``index`` of an indexable batch, read one at a time (memory-mapped tiles stay put).
 
-    def __init__(self, images, index):
-        self.images, self.index = images, np.asarray(index)
+    ``dtype`` converts each row as it is read (None: as stored).
+    """
+
+    def __init__(self, images, index, dtype=None):
+        self.images, self.index, self.dtype = images, np.asarray(index), dtype
 
     def __len__(self) -> int:
         return len(self.index)
 
     def __getitem__(self, i: int):
-        return self.images[int(self.index[i])]
+        row = self.images[int(self.index[i])]
+        return row if self.dtype is None else np.asarray(row, self.dtype)
 
 
 def count_probe(features: Mapping[str, np.ndarray], counts, fit, test, *, images=None,

@@ -42,7 +42,7 @@ from radiolib.errors import ConfigError, DataError
 from radiolib.evaluate.budget import budget_train, cpu_model
 from radiolib.evaluate.intervals import Bootstrap
 from radiolib.evaluate.probes import count_regression_fit, knn_probe_fit
-from radiolib.evaluate.scoring import class_probe, count_probe
+from radiolib.evaluate.scoring import Rows, class_probe, count_probe
 from radiolib.files import atomic_path, atomic_write
 from radiolib.papers import PaperResult
 from radiolib.papers.survey import hulk_labels
@@ -226,7 +226,7 @@ def references(crops, counts, primary, fit, test, *, n_boot: int = 1000,
     counts, primary = np.asarray(counts, float), np.asarray(primary).astype(str)
     count = count_probe({}, counts, fit, test, images=crops, n_boot=n_boot, seed=seed)
     label = class_probe({}, primary[fit], primary[test],
-                        images=(_Crops(crops, fit), _Crops(crops, test)),
+                        images=(Rows(crops, fit, np.float32), Rows(crops, test, np.float32)),
                         metric="balanced_accuracy", probe="knn", n_boot=n_boot, seed=seed)
     values, freq = np.unique(primary[fit], return_counts=True)
     guess = np.full(len(test), values[freq.argmax()])
@@ -257,19 +257,6 @@ def _row(scores, name: str) -> dict:
     iv = scores.interval(name)
     return {"name": name, "kind": scores.kinds[name], "value": iv.value, "low": iv.low,
             "high": iv.high}
-
-
-class _Crops:
-    """Crops ``index`` of a memory-mapped stack, read one at a time."""
-
-    def __init__(self, images, index):
-        self.images, self.index = images, np.asarray(index)
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def __getitem__(self, i: int):
-        return np.asarray(self.images[int(self.index[i])], np.float32)
 
 
 def _method(setting: str) -> str:
