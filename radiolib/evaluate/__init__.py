@@ -52,7 +52,7 @@ from radiolib.evaluate.probes import (
 )
 from radiolib.evaluate.projection import tsne_2d, umap_2d
 from radiolib.evaluate.scoring import PREDICT_MEAN, ProbeScores, class_probe, count_probe
-from radiolib.evaluate.splits import holdout_split
+from radiolib.evaluate.splits import group_split, holdout_split
 
 __all__ = [
     "Bootstrap",
@@ -86,6 +86,7 @@ __all__ = [
     "finetune_classifier",
     "finetune_predict",
     "frozen_protocol",
+    "group_split",
     "holdout_split",
     "knn_probe",
     "knn_probe_fit",

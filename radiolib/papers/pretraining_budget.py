@@ -6,11 +6,11 @@ carries its source count and its frame labels) in the settings of :data:`PILOT` 
 rate -- and every few epochs embed the crops of *other* pointings
 (:func:`radiolib.evaluate.budget.budget_train`). Two frozen-feature probes score each
 checkpoint, both fitted on the crops of half of those pointings and scored on the crops of the
-other half (:func:`pointing_split`): the source-count probe of Lastufka et al. (PCA, ridge;
-MSE) and a morphology probe, the primary frame label of Riggi et al.'s simulated truth
-(10-nearest-neighbour vote, as notebook 03 scores it; balanced accuracy). Epoch 0 of each
-run is the same network at random initialisation, scored by the same probe on the same
-crops: the baseline the run must beat.
+other half (:func:`~radiolib.evaluate.splits.group_split`): the source-count probe of Lastufka
+et al. (PCA, ridge; MSE) and a morphology probe, the primary frame label of Riggi et al.'s
+simulated truth (10-nearest-neighbour vote, as notebook 03 scores it; balanced accuracy).
+Epoch 0 of each run is the same network at random initialisation, scored by the same probe on
+the same crops: the baseline the run must beat.
 
 The x-axis is minutes of training: the run's process CPU time divided by its threads, i.e.
 the minutes of that many fully busy cores. On a shared machine contention inflates it
@@ -43,6 +43,7 @@ from radiolib.evaluate.budget import budget_train, cpu_model
 from radiolib.evaluate.intervals import Bootstrap
 from radiolib.evaluate.probes import count_regression_fit, knn_probe_fit
 from radiolib.evaluate.scoring import Rows, class_probe, count_probe
+from radiolib.evaluate.splits import group_split
 from radiolib.files import atomic_path, atomic_write
 from radiolib.papers import PaperResult
 from radiolib.papers.survey import hulk_labels
@@ -54,7 +55,7 @@ from radiolib.ssl.data import ImageTensors, dataset_for
 from radiolib.tiling import TileSet, tile_fields
 
 __all__ = ["BASE", "LONG", "PILOT", "PROBES", "RECIPES", "RESULTS", "RUNS", "TINY",
-           "best_settings", "book_study", "budget_result", "pointing_split", "read_curves",
+           "best_settings", "book_study", "budget_result", "read_curves",
            "run_study", "score_runs", "setting_config", "study_crops", "study_settings",
            "study_text", "write_curves"]
 
@@ -157,17 +158,6 @@ def study_crops(seeds: Sequence[int], size: int, work: str | os.PathLike, name: 
                         names=[f"{f.preset}_{f.seed}" for f in fields], overwrite=True)
     atomic_write(record, json.dumps(made) + "\n")
     return crops
-
-
-def pointing_split(fields: Sequence[str], *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Return the crops of half the pointings (fit) and of the other half (test), as indices."""
-    fields = np.asarray(fields).astype(str)
-    names = np.unique(fields)
-    if len(names) < 2:
-        raise ValueError(f"need crops of at least 2 pointings to hold some out, got {len(names)}")
-    test_names = np.random.default_rng(seed).permutation(names)[: len(names) // 2]
-    test = np.isin(fields, test_names)
-    return np.flatnonzero(~test), np.flatnonzero(test)
 
 
 def _predictions(x, counts, primary, fit, test, n_components: int) -> dict[str, np.ndarray]:
@@ -276,7 +266,7 @@ def run_study(settings: Mapping[str, tuple], *, work: str | os.PathLike,
     train_crops = study_crops(range(seed, seed + n_train), size, work, "budget_train")
     eval_crops = study_crops(range(seed + 2000, seed + 2000 + n_eval), size, work, "budget_eval")
     index = eval_crops.index
-    fit, test = pointing_split(index["field"], seed=seed)
+    fit, test = group_split(index["field"], seed=seed)
     data, runs = {}, {}
     for name, (method, epochs, every, changes) in settings.items():
         config = setting_config(name, method, epochs, every, changes)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from radiolib.errors import ConfigError
+from radiolib.evaluate.splits import group_split
 from radiolib.papers import pretraining_budget as pb
 
 
@@ -52,19 +53,19 @@ def _learning_run(rng, counts):
     return _Run(emb, {0: 0.0, 1: 0.5, 2: 1.0, 3: 2.0})
 
 
-def test_pointing_split_holds_out_whole_pointings():
+def test_group_split_holds_out_whole_pointings():
     _, _, _, fields = _truth()
-    fit, test = pb.pointing_split(fields, seed=1)
+    fit, test = group_split(fields, seed=1)
     assert len(np.intersect1d(fit, test)) == 0 and len(fit) + len(test) == len(fields)
     assert not set(fields[fit]) & set(fields[test])
     assert len(set(fields[test])) == 6
-    with pytest.raises(ValueError, match="2 pointings"):
-        pb.pointing_split(["a", "a"])
+    with pytest.raises(ValueError, match="2 groups"):
+        group_split(["a", "a"])
 
 
 def test_score_runs_and_verdict_when_ssl_learns():
     rng, counts, label, fields = _truth()
-    fit, test = pb.pointing_split(fields)
+    fit, test = group_split(fields)
     runs = {"SimCLR learns": _learning_run(rng, counts)}
     curves = pb.score_runs(runs, counts, label, fit, test, n_components=8, n_boot=200)
     assert set(curves["probe"]) == set(pb.PROBES)
@@ -89,7 +90,7 @@ def test_score_runs_and_verdict_when_ssl_learns():
 
 def test_no_claim_when_nothing_is_learned():
     rng, counts, label, fields = _truth()
-    fit, test = pb.pointing_split(fields)
+    fit, test = group_split(fields)
     noise = rng.normal(size=(len(counts), 16))
     run = _Run({e: noise + 0.01 * rng.normal(size=noise.shape) for e in range(3)},
                {0: 0.0, 1: 1.0, 2: 2.0})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from scipy import ndimage
 
 from radiolib.evaluate import Draw, balanced_draws
@@ -221,3 +222,34 @@ def test_cutouts_of_a_selection_are_those_of_the_full_set(tmp_path):
     np.testing.assert_allclose(morph.stacks(tiles, 24), images[idx])
     with pytest.raises(ValueError, match="no sources to cut out"):
         morph.rgz_like_cutouts(fields, cat.iloc[:0], image_size=24, work=tmp_path / "sel")
+
+
+def test_signal_result_holds_out_whole_fields_and_orders_only_separated_rows():
+    rng = np.random.default_rng(0)
+    n = 600
+    labels = rng.integers(0, 3, n)
+    fields = np.array([f"first_{i % 6}" for i in range(n)])
+    informative = rng.normal(size=(n, 8)) + 3.0 * np.eye(3, 8)[labels]  # classes apart
+    features = {"hulk_smgps": informative, "banner_smgps": rng.normal(size=(n, 8)),
+                "random": rng.normal(size=(n, 8))}
+    result = morph.signal_result(features, labels, fields, n_boot=200)
+    assert result.details["n_fit"] + result.details["n_test"] == n
+    ba = result.table["balanced_accuracy"]
+    assert ba["hulk_smgps"] > 0.9 and abs(ba["random"] - 1 / 3) < 0.1
+    assert "hulk_smgps beats random at 95 %" in result.text
+    banner = [line for line in result.text.splitlines() if "banner_smgps" in line]
+    assert len(banner) == 1 and "indistinguishable at 95 %" in banner[0]
+    key = "extra.riggi2024_morphology.signal.balanced_accuracy_hulk_smgps"
+    assert result.records[key] == pytest.approx(ba["hulk_smgps"])
+    assert 0 < result.uncertainties[key] < 0.1
+
+
+def test_view0_features_in_chunks_equal_one_pass():
+    from radiolib.evaluate import load_backbone
+
+    model = load_backbone("random:resnet18", in_chans=3, image_size=16, seed=0)
+    tiles = np.random.default_rng(0).random((5, 24, 24)).astype(np.float32)
+    chunked = morph.view0_features({"m": model}, tiles, 16, chunk=2)["m"]
+    whole = model.embed(torch.from_numpy(morph.stacks(tiles, 16))).numpy()
+    assert chunked.shape == (5, model.embed_dim)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-6)
