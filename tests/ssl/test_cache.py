@@ -29,6 +29,31 @@ def test_second_call_reuses_the_run(tmp_path, config, data):
     assert again.checkpoint == first.checkpoint
 
 
+@pytest.mark.slow
+def test_a_change_of_the_training_code_retrains(tmp_path, config, data, monkeypatch):
+    from radiolib.ssl import cache
+
+    first = cached_train(config, data, cache_dir=tmp_path)
+    monkeypatch.setattr(cache, "code_version", lambda: "edited-code")  # as if a .py changed
+    again = cached_train(config, data, cache_dir=tmp_path)
+    assert again.trained and again.checkpoint != first.checkpoint
+    monkeypatch.undo()
+    assert not cached_train(config, data, cache_dir=tmp_path).trained  # the first still reused
+
+
+def test_code_version_follows_the_training_files(tmp_path, monkeypatch):
+    from radiolib.ssl import cache
+
+    root = tmp_path / "radiolib"
+    for pkg in cache._PACKAGES:
+        (root / pkg).mkdir(parents=True)
+        (root / pkg / "a.py").write_text("x = 1\n")
+    monkeypatch.setattr(cache, "__file__", str(root / "ssl" / "cache.py"))
+    before = cache.code_version()
+    (root / cache._PACKAGES[-1] / "a.py").write_text("x = 2\n")
+    assert cache.code_version() != before
+
+
 @pytest.mark.parametrize("change", [{"lr": 2e-3}, {"thresholding": False}, {"epochs": 2}])
 def test_training_settings_change_the_key(config, change):
     assert run_key(config, "d") != run_key(config.replace(**change), "d")
