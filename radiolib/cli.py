@@ -314,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train the study's SimCLR and DINO settings on simulated MGCLS-like "
         "crops (each once: runs are cached in OUT by their config, data and code), embed "
         "held-out crops every few epochs and score the source-count and frame-label probes "
-        "with 95 %% intervals. Writes OUT/budget_curves.json, which notebook 10 shows. "
+        "with 95 % intervals. Writes OUT/budget_curves.json, which notebook 10 shows. "
         "Default: the pilot settings; --long adds the longer setting (make pretrain).",
     )
     p.add_argument("--out", type=Path, default=Path("book/_work/budget"), metavar="DIR",
@@ -408,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "detect",
         help="detect radio sources in a FITS mosaic with a trained Mask R-CNN: a catalogue",
-        description="Riggi et al. 2024's Task II on your own mosaic: tiles it (50 %% overlap, "
+        description="Riggi et al. 2024's Task II on your own mosaic: tiles it (50 % overlap, "
         "the detector's input side), runs a detector trained by notebook 08 (its "
         "detector.pt), keeps each source once (from the tile whose centre is nearest), and "
         "writes OUT/<mosaic>.fits, .csv (id, ra, dec, class, score, pixel box, mask area, "

@@ -450,3 +450,21 @@ def test_atomic_path_removes_its_temporary_file_on_ctrl_c(tmp_path):
         raise KeyboardInterrupt
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
     assert (tmp_path / "a.txt").read_text() == "old"
+
+
+def test_every_help_text_renders_its_percent_signs_once():
+    """Descriptions are printed as written (only argument help is %-formatted): no "%%"."""
+    import argparse
+
+    from radiolib.cli import build_parser
+
+    def parsers(parser):
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from parsers(sub)
+
+    helps = {p.prog: p.format_help() for p in parsers(build_parser())}
+    assert len(helps) > 10
+    assert not [prog for prog, text in helps.items() if "%%" in text]
