@@ -39,6 +39,12 @@ from radiolib.evaluate.intervals import (
     comparison_text,
 )
 from radiolib.evaluate.label_counts import balanced_subset, label_count_curve
+from radiolib.evaluate.linear_layer import (
+    LinearLayerProbe,
+    LinearLayerSettings,
+    linear_layer_runs,
+    sigma_outliers,
+)
 from radiolib.evaluate.probes import (
     bootstrap_std,
     checkpoint_embeddings,
@@ -60,6 +66,8 @@ __all__ = [
     "FineTuned",
     "Interval",
     "LEVEL",
+    "LinearLayerProbe",
+    "LinearLayerSettings",
     "PREDICT_MEAN",
     "PUBLISHED",
     "PeakCounter",
@@ -91,12 +99,14 @@ __all__ = [
     "knn_probe_fit",
     "label_count_curve",
     "label_fraction_curve",
+    "linear_layer_runs",
     "linear_probe",
     "linear_probe_fit",
     "load_backbone",
     "load_draws",
     "random_embeddings",
     "save_draws",
+    "sigma_outliers",
     "summarise_draws",
     "train_softmax_head",
     "tsne_2d",
