@@ -30,6 +30,7 @@ from radiolib.evaluate.classify import (
     summarise_draws,
     train_softmax_head,
 )
+from radiolib.evaluate.embed import Embedded, embed_inputs, weights_sha256
 from radiolib.evaluate.finetune import FineTuned, backbone_blocks, finetune_classifier
 from radiolib.evaluate.intervals import (
     LEVEL,
@@ -78,6 +79,7 @@ from radiolib.evaluate.splits import holdout_split
 __all__ = [
     "Bootstrap",
     "Draw",
+    "Embedded",
     "FineTuned",
     "Interval",
     "LEVEL",
@@ -108,6 +110,7 @@ __all__ = [
     "count_regression_fit",
     "count_regression_mse",
     "dihedral_features",
+    "embed_inputs",
     "finetune_classifier",
     "finetune_layers",
     "finetune_predict",
@@ -136,4 +139,5 @@ __all__ = [
     "trainable_layers",
     "tsne_2d",
     "umap_2d",
+    "weights_sha256",
 ]
