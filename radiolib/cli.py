@@ -135,6 +135,17 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_embed(args: argparse.Namespace) -> int:
+    from radiolib.evaluate.embed import embed_inputs
+
+    done = embed_inputs(args.backbone, args.inputs, args.out, resize=args.resize,
+                        batch_size=args.batch_size, device=args.device, seed=args.seed,
+                        progress=not args.quiet)
+    print(f"{done.path}: {done.n} embeddings" + (" (cached: same inputs and backbone)"
+                                                 if done.reused else ""))
+    return 0
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from radiolib.reproduce import reproduce
 
@@ -213,6 +224,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mirror", type=Path, help="local mirror folder (default: $RADIOLIB_MIRROR)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_fetch)
+
+    p = sub.add_parser(
+        "embed",
+        help="embed image files or a TileSet with a backbone into features.npz",
+        description="Embed FITS/PNG/JPEG files, or the tiles of one TileSet folder, with a "
+        "backbone (a run folder or checkpoint, a published name, random:<arch>) and write "
+        "features, ids, the backbone's name and weight hash and the preprocessing to one .npz. "
+        "An existing output with the same inputs, backbone and preprocessing is reused.",
+    )
+    p.add_argument("inputs", nargs="+", type=Path, metavar="FILES_OR_TILESET")
+    p.add_argument("--backbone", required=True, metavar="NAME_OR_CHECKPOINT")
+    p.add_argument("--out", required=True, type=Path, metavar="FEATURES.npz")
+    p.add_argument("--resize", type=int, help="resize every image to N x N pixels first")
+    p.add_argument("--batch-size", type=int, default=64, help="images per batch (default 64)")
+    p.add_argument("--device", default=None, help="cpu, cuda or auto (default: auto)")
+    p.add_argument("--seed", type=int, default=0, help="seed of a random: backbone")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_embed)
 
     p = sub.add_parser(
         "inspect",

@@ -30,6 +30,7 @@ from radiolib.evaluate.classify import (
     summarise_draws,
     train_softmax_head,
 )
+from radiolib.evaluate.embed import Embedded, embed_inputs, weights_sha256
 from radiolib.evaluate.finetune import FineTuned, backbone_blocks, finetune_classifier
 from radiolib.evaluate.intervals import (
     LEVEL,
@@ -38,7 +39,28 @@ from radiolib.evaluate.intervals import (
     compare,
     comparison_text,
 )
-from radiolib.evaluate.label_counts import balanced_subset, label_count_curve
+from radiolib.evaluate.label_counts import (
+    balanced_subset,
+    label_count_curve,
+    label_draws,
+    load_label_draws,
+    save_label_draws,
+    scaled_label_counts,
+    stratified_draw,
+)
+from radiolib.evaluate.layer_study import (
+    PaperHead,
+    center_crop,
+    finetune_layers,
+    paper_layers,
+    trainable_layers,
+)
+from radiolib.evaluate.linear_layer import (
+    LinearLayerProbe,
+    LinearLayerSettings,
+    linear_layer_runs,
+    sigma_outliers,
+)
 from radiolib.evaluate.probes import (
     bootstrap_std,
     checkpoint_embeddings,
@@ -57,11 +79,15 @@ from radiolib.evaluate.splits import group_split, holdout_split
 __all__ = [
     "Bootstrap",
     "Draw",
+    "Embedded",
     "FineTuned",
     "Interval",
     "LEVEL",
+    "LinearLayerProbe",
+    "LinearLayerSettings",
     "PREDICT_MEAN",
     "PUBLISHED",
+    "PaperHead",
     "PeakCounter",
     "PixelHistogram",
     "ProbeScores",
@@ -70,6 +96,7 @@ __all__ = [
     "balanced_draws",
     "balanced_subset",
     "bootstrap_std",
+    "center_crop",
     "checkpoint_embeddings",
     "class_metrics",
     "class_probe",
@@ -83,7 +110,9 @@ __all__ = [
     "count_regression_fit",
     "count_regression_mse",
     "dihedral_features",
+    "embed_inputs",
     "finetune_classifier",
+    "finetune_layers",
     "finetune_predict",
     "frozen_protocol",
     "group_split",
@@ -91,15 +120,25 @@ __all__ = [
     "knn_probe",
     "knn_probe_fit",
     "label_count_curve",
+    "label_draws",
     "label_fraction_curve",
+    "linear_layer_runs",
     "linear_probe",
     "linear_probe_fit",
     "load_backbone",
     "load_draws",
+    "load_label_draws",
+    "paper_layers",
     "random_embeddings",
     "save_draws",
+    "save_label_draws",
+    "scaled_label_counts",
+    "sigma_outliers",
+    "stratified_draw",
     "summarise_draws",
     "train_softmax_head",
+    "trainable_layers",
     "tsne_2d",
     "umap_2d",
+    "weights_sha256",
 ]

@@ -14,22 +14,34 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
+from tqdm.auto import tqdm
 
+from radiolib.errors import ConfigError
 from radiolib.evaluate.intervals import interval_note
+from radiolib.evaluate.label_counts import label_draws, save_label_draws, scaled_label_counts
+from radiolib.evaluate.layer_study import center_crop, finetune_layers
+from radiolib.evaluate.linear_layer import LinearLayerProbe, LinearLayerSettings
 from radiolib.evaluate.scoring import PREDICT_MEAN, ProbeScores, class_probe, count_probe
 from radiolib.evaluate.splits import holdout_split
+from radiolib.models.extractor import FeatureExtractor
 from radiolib.papers import PaperResult, survey
 from radiolib.results import slug
 from radiolib.sky import simulate
 
 __all__ = ["ABLATION_KEYS", "ABLATION_SWITCHES", "COUNT_MSE_KEYS", "MIRABEST_ERROR_KEYS",
-           "RECIPES", "RGD_FINETUNE_KEY", "TEST_FRACTION", "ablation_combos", "ablation_label",
+           "PROBE_N_RUNS", "PROBE_OUTLIER_SIGMA", "PROBE_SETTINGS", "RECIPES",
+           "RGD_FINETUNE_KEY", "TEST_FRACTION", "ablation_combos", "ablation_label",
            "ablation_table", "count_mse_table", "finetune_records", "frozen_probes",
-           "mgcls_crops", "probe_records", "run_recipe"]
+           "mgcls_crops", "probe_records", "run_recipe", "TABLE5_CROP", "TABLE5_HIDDEN",
+           "TABLE5_LAST_EPOCHS", "TABLE5_LAYERS", "TABLE5_MODELS", "TABLE6_COUNTS",
+           "TABLE6_TOTAL", "label_study", "layer_study", "table5_key", "table6_counts",
+           "table6_key"]
 
 #: The paper's two backbones and the config file of each.
 RECIPES = {"ResNet50": "dino_resnet50", "ViT-S/8": "dino_vits8"}
@@ -56,6 +68,29 @@ MIRABEST_ERROR_KEYS = {"ResNet50": "lastufka2024.table4.mirabest_error_resnet50_
                        "ViT-S/8": "lastufka2024.table4.mirabest_error_vits8_mgcls"}
 #: RadioGalaxyDataset accuracy of the fine-tuned ResNet50 (Table 4).
 RGD_FINETUNE_KEY = "lastufka2024.table4.rgd_accuracy_resnet50_mgcls"
+
+#: The paper's linear-layer probe (:class:`radiolib.evaluate.LinearLayerProbe`), per task.
+#: From the paper: PCA to 100 (``lastufka2024.sec4.pca_dim``), one linear layer
+#: (``sec4.probe_layers``), 100 regression / 300 classification epochs
+#: (``sec4.regression_epochs`` / ``sec4.classification_epochs``), a 70/30 train/validation split
+#: (``sec3_2.probe_train_frac`` / ``probe_val_frac``). Not in the paper, taken from the authors'
+#: evaluation code (github.com/elastufka/mgcls_dino, evaluator.py / evaluation_models.py):
+#: plain SGD, regression at lr 1e-3, weight decay 1e-5, batches of 64; classification at lr
+#: 5e-3, no weight decay, batches of 16.
+PROBE_SETTINGS = {
+    "regression": LinearLayerSettings(task="regression", epochs=100, lr=1e-3, batch_size=64,
+                                      weight_decay=1e-5, optimizer="sgd", n_components=100,
+                                      val_fraction=0.3),
+    "classification": LinearLayerSettings(task="classification", epochs=300, lr=5e-3,
+                                          batch_size=16, weight_decay=0.0, optimizer="sgd",
+                                          n_components=100, val_fraction=0.3),
+}
+#: Independent probe runs behind each mean ± std (``lastufka2024.sec4_1.n_runs``).
+PROBE_N_RUNS = 3
+#: Source counts further than this many stds from the mean are dropped (Sect. 4.1; the
+#: multiple is lost in our text of the paper, see ``sec4_1.outliers_mgcls``; 3 is the default
+#: ``sigma`` of the authors' evaluator.py).
+PROBE_OUTLIER_SIGMA = 3.0
 
 
 def run_recipe(recipe, *, batch_size: int, epochs: int, image_size: int,
@@ -264,3 +299,134 @@ def finetune_records(tuned: pd.DataFrame, finetune_on: str, *, note: str | None 
     table = tuned.pivot(index="model", columns="n_blocks", values="accuracy") * 100
     return PaperResult(table.rename_axis(columns=f"{finetune_on} accuracy (%), blocks trained"),
                        records, note=note)
+
+
+# -- Appendix C: fine-tuned layers (Table 5) and number of labels (Table 6) ----------------
+#: Backbones of Tables 5 and 6, as their published.yaml keys name them.
+TABLE5_MODELS = ("dino_resnet50_imagenet", "gz2_moco", "rgz_byol", "resnet50_mgcls")
+#: Fine-tuned layers 0 ... 9 (``lastufka2024.appc1.max_finetune_layers``).
+TABLE5_LAYERS = tuple(range(10))
+#: Centre crop (``appc1.center_crop``), head width (``appc1.head_hidden``) and the epochs whose
+#: test scores give the error bars (``appc1.errbar_epochs``).
+TABLE5_CROP, TABLE5_HIDDEN, TABLE5_LAST_EPOCHS = 96, 512, 10
+#: Table 6's total label counts (``table6.n_labels_*``), out of the 729 training images of
+#: MiraBest Confident the paper uses; :func:`table6_counts` scales them to our copy.
+TABLE6_COUNTS = (36, 72, 145, 291, 437, 583, 656, 729)
+TABLE6_TOTAL = 729
+
+
+def table5_key(metric: str, model: str, n_layers: int) -> str:
+    """``lastufka2024.table5.mirabest_<error|f1>_<model>_ft<n>`` (a published.yaml row)."""
+    return f"lastufka2024.table5.mirabest_{metric}_{model}_ft{n_layers}"
+
+
+def table6_key(metric: str, model: str, n_labels: int) -> str:
+    """``lastufka2024.table6.mirabest_<error|f1>_<model>_n<paper count>``."""
+    return f"lastufka2024.table6.mirabest_{metric}_{model}_n{n_labels}"
+
+
+def _as_input(images, model, crop: int) -> torch.Tensor:
+    """uint8 (N, H, W) -> float (N, C, crop, crop) in [0, 1], channels as the model takes."""
+    x = center_crop(images, crop) / 255.0
+    return x.repeat(1, model.in_chans, 1, 1) if model.in_chans != 1 else x
+
+
+def layer_study(backbones: Mapping[str, FeatureExtractor], train, test, *,
+                paper_models: Mapping[str, str] | None = None,
+                n_layers: Sequence[int] = TABLE5_LAYERS, epochs: int = 30,
+                crop: int = TABLE5_CROP, last_epochs: int = TABLE5_LAST_EPOCHS,
+                batch_size: int = 32, lr: float = 1e-3, seed: int = 0,
+                released: bool = False, device=None, progress: bool = True,
+                note: str | None = None) -> PaperResult:
+    """Table 5: MiraBest test error and F1 with the last N layers fine-tuned, per backbone.
+
+    ``train`` and ``test`` are ``(images (N, H, W) uint8, labels)``; every backbone gets the
+    centre ``crop`` (96 px in the paper) and the head embedding -> 512 -> classes
+    (:func:`radiolib.evaluate.finetune_layers`, layers as :func:`~radiolib.evaluate.
+    paper_layers` counts them). ``paper_models`` maps a backbone's label to its Table 5 name
+    (:data:`TABLE5_MODELS`) to record the published keys; every backbone is also recorded as
+    ``extra.table5.<label>.<error|f1>_ft<n>``. Uncertainties are the std over the last
+    ``last_epochs`` epochs, as the paper's.
+    """
+    paper_models = dict(paper_models or {})
+    unknown = set(paper_models.values()) - set(TABLE5_MODELS)
+    if unknown:
+        raise ConfigError(f"unknown Table 5 models {sorted(unknown)}; use {TABLE5_MODELS}")
+    rows, records, spreads = [], {}, {}
+    bar = tqdm(total=len(backbones) * len(n_layers) * epochs, desc="Table 5 layers",
+               disable=not progress)
+    with bar:
+        for label, model in backbones.items():
+            x_fit, x_test = _as_input(train[0], model, crop), _as_input(test[0], model, crop)
+            for n in n_layers:
+                out = finetune_layers(model, x_fit, train[1], x_test, test[1], n_layers=n,
+                                      epochs=epochs, lr=lr, batch_size=batch_size,
+                                      last_epochs=min(last_epochs, epochs),
+                                      hidden=TABLE5_HIDDEN, seed=seed, device=device,
+                                      progress=bar.update)
+                rows.append({"model": label, "n_layers": n,
+                             **{k: out[k] for k in ("error", "error_std", "f1", "f1_std",
+                                                    "n_trainable")}})
+                keys = [(m, f"extra.table5.{slug(label)}.{m}_ft{n}") for m in ("error", "f1")]
+                if label in paper_models:
+                    keys += [(m, table5_key(m, paper_models[label], n)) for m in ("error", "f1")]
+                for metric, key in keys:
+                    records[key], spreads[key] = out[metric], out[f"{metric}_std"]
+    return PaperResult(pd.DataFrame(rows), records, note=note, uncertainties=spreads,
+                       evidence="released-weights" if released else "analogue")
+
+
+def table6_counts(n_available: int) -> dict[int, int]:
+    """Table 6's label counts -> ours: each keeps its share of the training set.
+
+    The paper's 36 ... 729 labels are out of MiraBest Confident's 729 training images; our copy
+    of MiraBest (``../shared/data/mirabest``) has ``n_available`` (704), so 36 -> 35, 145 ->
+    140, 729 -> 704.
+    """
+    scaled = scaled_label_counts(TABLE6_COUNTS, TABLE6_TOTAL, n_available)
+    return dict(zip(TABLE6_COUNTS, (int(v) for v in scaled), strict=True))
+
+
+def label_study(features: Mapping[str, tuple[np.ndarray, np.ndarray]], train_y, test_y, *,
+                paper_models: Mapping[str, str] | None = None, n_draws: int = 3,
+                seed: int = 0, draws_path: str | os.PathLike | None = None,
+                settings: LinearLayerSettings | None = None, released: bool = False,
+                note: str | None = None) -> PaperResult:
+    """Table 6: MiraBest error and F1 of the linear-layer probe against the number of labels.
+
+    ``features[label] = (train features, test features)``. For each of the paper's counts
+    (scaled to ``len(train_y)`` by :func:`table6_counts`), ``n_draws`` stratified seeded
+    draws of the training labels (the same draws for every backbone, saved to ``draws_path``
+    when given); each draw fits :data:`PROBE_SETTINGS` ``["classification"]`` and is scored on
+    all test rows. Values are the mean over draws, uncertainties their std. Keys: the published
+    ``table6`` rows (by the paper's count) for ``paper_models``, ``extra.table6.*`` for all.
+    """
+    paper_models = dict(paper_models or {})
+    unknown = set(paper_models.values()) - set(TABLE5_MODELS)
+    if unknown:
+        raise ConfigError(f"unknown Table 6 models {sorted(unknown)}; use {TABLE5_MODELS}")
+    settings = settings or PROBE_SETTINGS["classification"]
+    train_y, test_y = np.asarray(train_y), np.asarray(test_y)
+    counts = table6_counts(len(train_y))
+    draws = label_draws(train_y, list(counts.values()), n_draws=n_draws, seed=seed)
+    if draws_path is not None:
+        save_label_draws(draws_path, draws)
+    rows, records, spreads = [], {}, {}
+    for label, (fit_x, test_x) in features.items():
+        for paper_n, n in counts.items():
+            scores = pd.DataFrame([
+                LinearLayerProbe(settings, seed=seed + d).fit(fit_x[idx], train_y[idx])
+                .score(test_x, test_y) for d, idx in enumerate(draws[n])])
+            row = {"model": label, "paper_labels": paper_n, "labels": n}
+            for metric in ("error", "f1"):
+                row[metric] = float(scores[metric].mean())
+                row[f"{metric}_std"] = float(scores[metric].std(ddof=0))
+                keys = [f"extra.table6.{slug(label)}.{metric}_n{n}"]
+                if label in paper_models:
+                    keys.append(table6_key(metric, paper_models[label], paper_n))
+                for key in keys:
+                    records[key], spreads[key] = row[metric], row[f"{metric}_std"]
+            rows.append(row)
+    return PaperResult(pd.DataFrame(rows), records, note=note, uncertainties=spreads,
+                       evidence="released-weights" if released else "analogue",
+                       details={"counts": counts, "draws": draws})

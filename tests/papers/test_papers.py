@@ -199,3 +199,62 @@ def test_thresholding_result_and_record_result(tmp_path):
         "extra.a": 0.5}, evidence="like-for-like"))
     assert store.results["extra.a"] == {"value": 1.0, "note": None,
                                         "evidence": "like-for-like", "uncertainty": 0.5}
+
+
+def test_table5_and_table6_keys_are_published_rows():
+    for model in lastufka2024.TABLE5_MODELS:
+        for metric in ("error", "f1"):
+            for n in lastufka2024.TABLE5_LAYERS:
+                assert lastufka2024.table5_key(metric, model, n) in KEYS
+            for n in lastufka2024.TABLE6_COUNTS:
+                assert lastufka2024.table6_key(metric, model, n) in KEYS
+    for n in lastufka2024.TABLE6_COUNTS:
+        assert f"lastufka2024.table6.n_labels_{n}" in KEYS
+
+
+def _tiny_mirabest(n, seed):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    images = rng.integers(0, 40, size=(n, 24, 24)).astype(np.uint8)
+    images[y == 1, 10:14, 10:14] = 255  # a bright core for class 1
+    return images, y
+
+
+def test_layer_study_smoke_records_table5_keys():
+    from radiolib.models import feature_extractor
+
+    model = feature_extractor("resnet18_w32", 1, image_size=16, device="cpu")
+    result = lastufka2024.layer_study({"ours": model}, _tiny_mirabest(8, 0),
+                                      _tiny_mirabest(4, 1), paper_models={"ours":
+                                                                          "resnet50_mgcls"},
+                                      n_layers=(0, 2), epochs=2, crop=16, batch_size=4,
+                                      progress=False)
+    assert list(result.table["n_layers"]) == [0, 2]
+    assert result.table["n_trainable"].iloc[0] == 0 < result.table["n_trainable"].iloc[1]
+    for n in (0, 2):
+        key = lastufka2024.table5_key("error", "resnet50_mgcls", n)
+        assert key in KEYS and 0 <= result.records[key] <= 1
+        assert key in result.uncertainties
+        assert f"extra.table5.ours.f1_ft{n}" in result.records
+    with pytest.raises(Exception, match="unknown Table 5"):
+        lastufka2024.layer_study({"ours": model}, _tiny_mirabest(8, 0), _tiny_mirabest(4, 1),
+                                 paper_models={"ours": "mine"}, progress=False)
+
+
+def test_label_study_scales_counts_and_saves_draws(tmp_path):
+    rng = np.random.default_rng(0)
+    y = np.array([0] * 300 + [1] * 404)
+    x = rng.normal(size=(704, 6)) + y[:, None]
+    assert list(lastufka2024.table6_counts(704).values()) == [35, 70, 140, 281, 422, 563, 634,
+                                                              704]
+    settings = lastufka2024.PROBE_SETTINGS["classification"]
+    from dataclasses import replace
+    quick = replace(settings, epochs=2)
+    result = lastufka2024.label_study({"ours": (x, x[:50])}, y, y[:50], n_draws=2,
+                                      paper_models={"ours": "resnet50_mgcls"},
+                                      draws_path=tmp_path / "draws.npz", settings=quick)
+    assert (tmp_path / "draws.npz").is_file()
+    key = lastufka2024.table6_key("error", "resnet50_mgcls", 36)
+    assert key in result.records and key in result.uncertainties
+    assert result.table["labels"].tolist() == [35, 70, 140, 281, 422, 563, 634, 704]
+    assert len(result.details["draws"][35]) == 2
