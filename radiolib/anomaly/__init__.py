@@ -5,7 +5,8 @@
 - :mod:`~radiolib.anomaly.forest`: Isolation Forest scores in [0, 1] and the parameter scans;
 - :mod:`~radiolib.anomaly.baselines`: random ranking and a compression complexity score;
 - :mod:`~radiolib.anomaly.review`: the astronomer in the loop (scores, re-ranking, CSV);
-- :mod:`~radiolib.anomaly.search`: embed a TileSet, rank it, review it (`radiolib anomaly`).
+- :mod:`~radiolib.anomaly.search`: embed a TileSet, rank it, review it (`radiolib anomaly`);
+- :mod:`~radiolib.anomaly.widget`: the same review in a live notebook (ipywidgets, optional).
 """
 
 from radiolib.anomaly.baselines import complexity_scores, compressed_size, random_scores, to_unit
@@ -37,6 +38,7 @@ from radiolib.anomaly.review import (
     read_review,
     review_table,
     simulated_person,
+    thumbnail_png,
     write_review,
     write_thumbnails,
 )
@@ -45,9 +47,11 @@ from radiolib.anomaly.search import (
     load_features,
     rank_search,
     review_search,
+    save_search,
     tile_positions,
 )
 from radiolib.anomaly.select import LGBM_PARAMS, FeatureSelection, select_features
+from radiolib.anomaly.widget import ReviewWidget, review_widget
 
 __all__ = [
     "COMPLEX_LABELS", "CONTAMINATION_GRID", "INTERESTING_LABELS", "KINDS", "KIND_SCORES",
@@ -55,7 +59,7 @@ __all__ = [
     "FeatureSelection", "backup", "complexity_scores", "compressed_size", "crossing",
     "embed_tiles", "forest_scores", "frame_kinds", "inspection_curves", "load_features",
     "mixed_scores", "outlier_flags", "pure_compact", "random_scores", "rank_search",
-    "read_review", "review_search", "review_table", "scan_forest", "select_features",
-    "simulated_person", "threshold_scan", "tile_positions", "to_unit", "write_review",
-    "write_thumbnails",
+    "ReviewWidget", "read_review", "review_search", "review_table", "review_widget",
+    "save_search", "scan_forest", "select_features", "simulated_person", "threshold_scan",
+    "thumbnail_png", "tile_positions", "to_unit", "write_review", "write_thumbnails",
 ]

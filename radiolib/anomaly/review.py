@@ -11,6 +11,7 @@ row that is wrong and left as it is.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from collections.abc import Sequence
@@ -26,8 +27,8 @@ from radiolib.errors import DataError
 from radiolib.files import atomic_path
 
 __all__ = ["KIND_SCORES", "REVIEW_COLUMNS", "SCORE_MAX", "backup", "inspection_curves",
-           "mixed_scores", "read_review", "review_table", "simulated_person", "write_review",
-           "write_thumbnails"]
+           "mixed_scores", "read_review", "review_table", "simulated_person", "thumbnail_png",
+           "write_review", "write_thumbnails"]
 
 #: Highest score a person gives (0 = ordinary ... 5 = most peculiar).
 SCORE_MAX = 5
@@ -127,14 +128,21 @@ def write_thumbnails(table: pd.DataFrame, images, folder: str | os.PathLike) -> 
     table = table.copy()
     names = []
     for frame in table["frame"].astype(int):
-        img = np.nan_to_num(np.asarray(images[frame], float))
-        lo, hi = ZScaleInterval().get_limits(img)
         path = folder / f"frame_{frame:06d}.png"
         with atomic_path(path) as tmp:
-            plt.imsave(tmp, img, cmap="gray", vmin=lo, vmax=hi, origin="lower", format="png")
+            Path(tmp).write_bytes(thumbnail_png(images[frame]))
         names.append(f"{folder.name}/{path.name}")
     table["thumbnail"] = names
     return table
+
+
+def thumbnail_png(image) -> bytes:
+    """Return a grey zscale PNG of one frame (NaN as 0, origin lower), as the review shows it."""
+    img = np.nan_to_num(np.asarray(image, float))
+    lo, hi = ZScaleInterval().get_limits(img)
+    buf = io.BytesIO()
+    plt.imsave(buf, img, cmap="gray", vmin=lo, vmax=hi, origin="lower", format="png")
+    return buf.getvalue()
 
 
 def backup(path: str | os.PathLike) -> Path | None:

@@ -4,7 +4,8 @@
 embedding of a pre-trained backbone (`radiolib.evaluate.load_backbone`); :func:`rank_search`
 scores the embeddings with an Isolation Forest and writes the ranked list (a review CSV with
 thumbnails of the top frames) beside a ``<name>.npz`` holding every frame's features and
-score; :func:`review_search` reads the person's scores back and re-ranks.
+score (:func:`save_search` does the writing for features at hand); :func:`review_search`
+reads the person's scores back and re-ranks.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from radiolib.files import atomic_path
 from radiolib.ssl.data import ScaledTiles, fingerprint
 from radiolib.tiling import TileSet
 
-__all__ = ["embed_tiles", "load_features", "rank_search", "review_search", "tile_positions"]
+__all__ = ["embed_tiles", "load_features", "rank_search", "review_search", "save_search",
+           "tile_positions"]
 
 #: Isolation Forest setting of the search: the paper's best (Sect. 5.2).
 BEST_MAX_SAMPLES = 0.02
@@ -123,9 +125,27 @@ def rank_search(source: str | os.PathLike, out: str | os.PathLike, *,
         raise DataError(f"{source} has {len(features)} frame(s); a search needs at least 2")
     scores = forest_scores(features, max_samples=max_samples, n_estimators=n_estimators,
                            seed=seed)
+    return save_search(out, features, scores, frames,
+                       images=None if tiles is None else tiles.tiles, top=top)
+
+
+def save_search(out: str | os.PathLike, features, scores, frames: pd.DataFrame | None = None,
+                *, images=None, top: int = 50) -> pd.DataFrame:
+    """Write a ranked search for review: ``out`` (CSV of the ``top`` frames) and its ``.npz``.
+
+    The ``.npz`` holds every frame's ``features`` and ``scores`` for :func:`review_search`;
+    with ``images`` (``images[frame]``) the top frames get thumbnails in ``<out>_thumbs/``.
+    ``frames`` may give each frame's box and sky position. An existing ``out`` is backed up.
+    """
+    out = Path(out)
+    features, scores = np.asarray(features), np.asarray(scores, float)
+    if features.ndim != 2 or len(features) != len(scores):
+        raise ValueError(f"features {features.shape} and scores {scores.shape} must be "
+                         "(frames, features) and (frames,)")
+    out.parent.mkdir(parents=True, exist_ok=True)
     table = review_table(scores, frames, top=top)
-    if tiles is not None:
-        table = write_thumbnails(table, tiles.tiles, out.parent / f"{out.stem}_thumbs")
+    if images is not None:
+        table = write_thumbnails(table, images, out.parent / f"{out.stem}_thumbs")
     with atomic_path(_sidecar(out)) as tmp:
         np.savez(tmp, features=features, scores=scores)
     write_review(out, table)

@@ -20,8 +20,9 @@ from radiolib.results import load_published
 from radiolib.sky import get_preset
 from radiolib.tiling import TileSet
 
-__all__ = ["SURVEY_AREAS", "mgcls_crops_result", "peculiar_result", "published_beside",
-           "realism_result", "riggi_table1_result", "survey_scale_result", "variation_result"]
+__all__ = ["EMU_PECULIAR", "PECULIAR", "SURVEY_AREAS", "mgcls_crops_result", "peculiar_result",
+           "published_beside", "realism_result", "riggi_table1_result", "survey_scale_result",
+           "variation_result"]
 
 #: Survey area (deg²) and pixel scale (arcsec/px) of the real mosaics, from the data manifests:
 #: EMU pilot (Norris et al. 2021) and SMGPS (l = 2–60° and 252–358°, |b| < 1.5°).
@@ -30,6 +31,8 @@ SURVEY_AREAS = {"EMU-PS1": (270.0, 2.0), "SMGPS": (492.0, 1.5)}
 _N_CLUSTERS = "lastufka2024.sec2_1_1.n_clusters"  # MGCLS DR1 pointings
 _N_PECULIAR, _N_ANNOTATED = "riggi2024.sec5_1.n_peculiar", "riggi2024.sec5_1.n_labelled"
 _N_MGCLS_CROPS = "lastufka2024.table1.n_mgcls_crops"
+#: PECULIAR fraction of all simulated hulk tiles, and of the emupilot fields' (inputs).
+PECULIAR, EMU_PECULIAR = "extra.sim.peculiar_fraction", "extra.sim.emupilot.peculiar_fraction"
 _IMAGE_DEG = "lastufka2024.sec2_1_1.enhanced_inner_region"  # MGCLS DR1 images: inner 1.2°
 
 
@@ -60,14 +63,20 @@ def survey_scale_result(areas: Mapping[str, tuple[float, float]] = SURVEY_AREAS
 def peculiar_result(hulk: TileSet) -> PaperResult:
     """Frame-label fractions of the hulk tiles; the PECULIAR one beside the paper's.
 
-    The paper's fraction is its PECULIAR frames over the frames it annotated (Sect. 5.1).
+    The paper's fraction is its PECULIAR frames over the EMU-pilot frames it annotated
+    (Sect. 5.1). Records the PECULIAR fraction of all tiles and of the emupilot fields' tiles
+    (:data:`EMU_PECULIAR`; NaN without such fields): an input, since the emupilot preset's
+    ring density is tuned to the paper's fraction (`radiolib.sky.presets`).
     """
     table = survey.label_fractions(hulk)
     paper = _published(_N_PECULIAR) / _published(_N_ANNOTATED)
-    return PaperResult(table, {"extra.sim.peculiar_fraction": table.loc["PECULIAR", "all"]},
+    emu = hulk.index.loc[hulk.index["field"].astype(str).str.startswith("emupilot"), "labels"]
+    emu_fraction = (float(np.mean(["PECULIAR" in str(s).split("|") for s in emu]))
+                    if len(emu) else np.nan)
+    return PaperResult(table, {PECULIAR: table.loc["PECULIAR", "all"], EMU_PECULIAR: emu_fraction},
                        details={"reference": {"PECULIAR": paper}},
-                       note="an input, not a reproduction: the presets' ring, X-shaped and "
-                            "double-double densities are tuned to the paper's fraction")
+                       note="an input, not a reproduction: the emupilot preset's ring density "
+                            "is tuned so that its hulk tiles show the paper's PECULIAR fraction")
 
 
 def mgcls_crops_result(crops: TileSet, *, image_size: int, note: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -24,6 +25,31 @@ def test_peculiar_reference_is_the_papers_fraction_of_annotated_frames():
     paper = published["riggi2024.sec5_1.n_peculiar"] / published["riggi2024.sec5_1.n_labelled"]
     assert paper == pytest.approx(428 / 5800)
     assert datasets._published("riggi2024.sec5_1.n_peculiar") == 428
+
+
+class _Tiles(SimpleNamespace):
+    """What label_fractions reads of a TileSet: its index, its fields and its length."""
+
+    def __init__(self, index, fields):
+        super().__init__(index=index, fields=fields)
+
+    def __len__(self):
+        return len(self.index)
+
+
+def test_peculiar_result_records_all_tiles_and_the_emupilot_ones_as_an_input():
+    index = pd.DataFrame({"field": ["emupilot_0"] * 4 + ["smgps_0"] * 2,
+                          "labels": ["COMPACT|PECULIAR", "COMPACT", "BACKGROUND", "COMPACT",
+                                     "PECULIAR", "PECULIAR"]})
+    hulk = _Tiles(index, {"emupilot_0": {}, "smgps_0": {}})
+    result = datasets.peculiar_result(hulk)
+    assert result.records[datasets.PECULIAR] == pytest.approx(3 / 6)
+    assert result.records[datasets.EMU_PECULIAR] == pytest.approx(1 / 4)
+    assert result.table.loc["PECULIAR", "smgps_0"] == 1.0
+    assert result.details["reference"]["PECULIAR"] == pytest.approx(428 / 5800)
+    assert "an input, not a reproduction" in result.note
+    no_emu = _Tiles(index.iloc[4:].reset_index(drop=True), {"smgps_0": {}})
+    assert math.isnan(datasets.peculiar_result(no_emu).records[datasets.EMU_PECULIAR])
 
 
 def test_published_beside_keeps_stated_counts_only():
