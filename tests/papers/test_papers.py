@@ -133,8 +133,19 @@ def test_probe_and_finetune_records():
     probes = lastufka2024.frozen_probes(features, data, n_components=2, n_boot=200)
     result = lastufka2024.probe_records(probes, released=True)
     key = lastufka2024.MIRABEST_ERROR_KEYS["ResNet50"]
-    assert result.records[key] == 0 and result.uncertainties[key] == 0
+    assert key not in result.records  # the cross-check: Table 4 comes from the paper's probe
+    assert result.records["extra.probes.mirabest_accuracy.resnet50_dino"] == 100
     assert result.evidence == "released-weights"
+    paper = lastufka2024.paper_probe_result(features, data, n_runs=2, released=True)
+    assert paper.records[key] == 0 and paper.uncertainties[key] == 0
+    f1 = lastufka2024.MIRABEST_F1_KEYS["ResNet50"]
+    assert paper.records[f1] == 1
+    untrained = paper.table.set_index("model").loc["ResNet50 (untrained)"]
+    assert untrained["error"] > 0.2 and untrained["error_std"] >= 0
+    assert paper.records["extra.paper_probe.mirabest_error.resnet50_untrained"] == \
+        untrained["error"]
+    assert not any(k.endswith("vits8_mgcls") for k in paper.records)
+    assert paper.evidence == "released-weights" and "std over 2 probe runs" in paper.note
     table = result.table.set_index("model")
     assert table.loc["shape moments", "accuracy"] == 1  # it counts the peaks
     assert table.loc["ResNet50 (untrained)", "accuracy_low"] < 0.7
