@@ -92,3 +92,14 @@ def test_every_figure_has_a_label_and_a_caption(path):
             f"{path.name}: a figure cell without a label and a caption:\n{_source(cell)}")
         names.append(figure["name"])
     assert len(names) == len(set(names)), f"{path.name}: figure labels repeat: {names}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_valid_nbformat_with_unique_cell_ids(path):
+    """nbformat 4.5 wants an id on every cell (a missing one is a warning today, an error later)."""
+    import nbformat
+
+    raw = json.loads(path.read_text())  # as stored: nbformat.read would fill missing ids in
+    ids = [c.get("id") for c in raw["cells"]]
+    assert None not in ids and len(set(ids)) == len(ids)
+    nbformat.validate(nbformat.reads(path.read_text(), as_version=4))
