@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -222,7 +223,7 @@ def test_stretches_may_follow_each_other_after_an_interval():
 
 
 def test_compose_fits_its_interval_on_the_field():
-    field = synthetic_sky(n=1, size=128, seed=4)[0]
+    field = synthetic_sky(n=1, size=128, seed=4)[0, :127, :125]  # an odd number of pixels
     scaling = get_scaling("log").fit(field)
     assert scaling.is_fitted and scaling.steps[0].vmin_ == pytest.approx(field.min())
     crop = field[:32, :32]
@@ -461,3 +462,44 @@ def test_a_stack_inside_a_composition_scales_as_on_its_own():
     assert_allclose(Compose(stack)(images), stack(images), atol=1e-6)
     field = images[0]
     assert_allclose(MinMax().fit_transform(field), MinMax().fit(field).transform(field))
+
+
+@pytest.mark.parametrize("name", sorted(SCALINGS))
+def test_blank_infinite_and_constant_images_raise_no_numpy_warnings(name):
+    """Blanks, +-inf and constant images are expected input (mosaic edges, masked sources):
+    they are handled without RuntimeWarnings (inf - inf, inf x 0, 1 / 0) reaching the user."""
+    images = synthetic_sky(n=3, size=24, seed=13)
+    images[0, 0, 0], images[0, 0, 1] = np.inf, -np.inf
+    images[1] = 5.0
+    images[1, 3, 3] = np.inf
+    images[2, 0, 0] = np.nan
+    scaling = get_scaling(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        per_crop = scaling(images)
+        fitted = scaling.fit(images[1]).transform(images)  # a constant field: vmin = vmax
+    assert np.isfinite(per_crop).all() and np.isfinite(fitted).all()
+
+
+@pytest.mark.parametrize("name", ["minmax", "contrast", "zscale"])
+def test_pixels_whose_sum_overflows_float32_raise_no_warning(name):
+    """The NaN pre-check sums each row in float32; very bright pixels overflow that sum,
+    which only sends the row to the slower path, silently."""
+    images = synthetic_sky(n=2, size=24, seed=14)
+    images[0, :2] = 1e37  # 48 of them sum past float32's 3.4e38
+    images[1, 0, 0] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = get_scaling(name)(images)
+    assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", sorted(SCALINGS))
+@pytest.mark.parametrize("dtype", [np.float64, np.int16])
+def test_output_is_float32_for_any_input_dtype(name, dtype):
+    """Scaled tiles are float32 (what the models take) whatever the field's dtype, with the
+    values of the float32 input."""
+    images = (synthetic_sky(n=2, size=24, seed=15) * 1e4).astype(dtype)
+    out = get_scaling(name)(images)
+    assert out.dtype == np.float32
+    assert_allclose(out, get_scaling(name)(images.astype(np.float32)), atol=1e-6)
