@@ -218,6 +218,17 @@ def test_stretch_before_interval_is_refused_with_the_order_to_write(wrong):
         wrong()
 
 
+def test_repr_shows_the_parameters_only():
+    """What error messages and logs print: the constructor's arguments, neither the fitted
+    limits nor the wrapped astropy object."""
+    assert repr(S.LogStretch(100)) == "LogStretch(a=100)"
+    assert repr(S.PowerStretch(0.5)) == "PowerStretch(a=0.5)"
+    assert repr(Percentile(1, 99).fit(np.arange(10.0))) == "Percentile(lower=1.0, upper=99.0)"
+    with pytest.raises(ConfigError, match=r"write Percentile\(lower=1.0, upper=99.0\) \+ "
+                                          r"LogStretch\(a=100\) "):
+        S.LogStretch(100) + Percentile(1, 99)
+
+
 def test_stretches_may_follow_each_other_after_an_interval():
     assert len((S.MinMax() + S.LogStretch() + S.PowerStretch()).steps) == 3
 
@@ -229,6 +240,25 @@ def test_compose_fits_its_interval_on_the_field():
     crop = field[:32, :32]
     expected = LogStretch(1000)(np.clip((crop - field.min()) / np.ptp(field), 0, 1))
     assert_allclose(scaling.transform(crop), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_compose_fits_each_step_on_the_fitted_output_of_the_steps_before():
+    """Fields above ``max_fit_pixels`` (mosaics of 67 M pixels) are fitted on a strided sample:
+    the next step is then fitted on the field as the first step's *stored* limits scale it,
+    not on limits recomputed from every pixel."""
+    field = synthetic_sky(n=1, size=100, seed=16)[0]
+
+    def first():
+        step = Percentile(5, 95)
+        step.max_fit_pixels = 500  # every 20th pixel
+        return step
+
+    scaling = Compose(first(), Percentile(10, 90)).fit(field)
+    alone = first().fit(field)
+    second = Percentile(10, 90).fit(alone.transform(field))
+    assert (scaling.steps[1].vmin_, scaling.steps[1].vmax_) == (second.vmin_, second.vmax_)
+    every_pixel = Percentile(10, 90).fit(Percentile(5, 95)(field))
+    assert scaling.steps[1].vmax_ != pytest.approx(every_pixel.vmax_, rel=1e-3)
 
 
 # ---------------------------------------------------------------- riggi3
