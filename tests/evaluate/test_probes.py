@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -94,10 +96,18 @@ def test_count_regression_is_pca_standardised_ridge_with_loo_penalty():
     assert count_regression_mse(*split) == pytest.approx(
         reference(*split, 100, RidgeCV(alphas=RIDGE_ALPHAS)), rel=1e-9)
     assert np.isfinite(count_regression_mse(x[:2], y[:2], x[2:5], y[2:5]))  # 2 rows suffice
+    # 510 training rows of 150 features, 100 components: where scikit-learn's "auto" would take
+    # a randomised, unseeded SVD (MSE off by 1e-3 here), the probe still uses the exact one
+    big = rng.normal(size=(540, 150))
+    counts = big[:, 0] + rng.normal(size=540)
+    split = (big[:510], counts[:510], big[510:], counts[510:])
+    assert count_regression_mse(*split) == pytest.approx(
+        reference(*split, 100, RidgeCV(alphas=RIDGE_ALPHAS)), rel=1e-9)
 
 
 def test_linear_probe_is_balanced_logistic_regression_on_standardised_features():
     """C = 1, max_iter 2000, classes weighted by inverse frequency, features standardised."""
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.preprocessing import StandardScaler
@@ -118,6 +128,16 @@ def test_linear_probe_is_balanced_logistic_regression_on_standardised_features()
     assert scores["auc"] == pytest.approx(roc_auc_score(y[200:], proba), abs=1e-12)
     recall = [(pred[y[200:] == c] == c).mean() for c in (0, 1)]
     assert scores["balanced_accuracy"] == pytest.approx(np.mean(recall), abs=1e-12)
+    # c and max_iter reach the solver: C = 2, and 3 iterations (stopped far from the optimum)
+    for c, max_iter in [(2.0, 2000), (1.0, 3)]:
+        other = LogisticRegression(C=c, max_iter=max_iter, class_weight="balanced")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            other.fit(scaler.transform(x[:n]), y[:n])
+            ours = linear_probe(x[:n], y[:n], x[200:], y[200:], c=c, max_iter=max_iter)
+        auc = roc_auc_score(y[200:], other.predict_proba(scaler.transform(x[200:]))[:, 1])
+        assert ours["auc"] == pytest.approx(auc, abs=1e-12)
+        assert auc != pytest.approx(scores["auc"], abs=1e-6)
 
 
 def test_count_regression_rejects_bad_shapes():
@@ -217,6 +237,8 @@ def test_knn_probe_is_cosine_10_nearest_weighted_by_distance():
     assert scores["auc"] == pytest.approx(0.7406, abs=1e-4)
     other_k = reference_knn(train_x, train_y, test_x, k=11)[1]
     assert reference_auc(test_y == 1, other_k[:, 1]) != pytest.approx(scores["auc"], abs=1e-12)
+    assert knn_probe(train_x, train_y, test_x, test_y, k=11)["auc"] == pytest.approx(
+        reference_auc(test_y == 1, other_k[:, 1]), abs=1e-12)
     # n_boot resamples of the test items, the spread of each score
     spread = knn_probe(train_x, train_y, test_x, test_y, n_boot=7)["accuracy_std"]
     assert spread == bootstrap_std(lambda i: (pred[i] == test_y[i]).mean(), 80, n_boot=7)

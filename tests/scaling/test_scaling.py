@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -217,17 +218,47 @@ def test_stretch_before_interval_is_refused_with_the_order_to_write(wrong):
         wrong()
 
 
+def test_repr_shows_the_parameters_only():
+    """What error messages and logs print: the constructor's arguments, neither the fitted
+    limits nor the wrapped astropy object."""
+    assert repr(S.LogStretch(100)) == "LogStretch(a=100)"
+    assert repr(S.PowerStretch(0.5)) == "PowerStretch(a=0.5)"
+    assert repr(Percentile(1, 99).fit(np.arange(10.0))) == "Percentile(lower=1.0, upper=99.0)"
+    with pytest.raises(ConfigError, match=r"write Percentile\(lower=1.0, upper=99.0\) \+ "
+                                          r"LogStretch\(a=100\) "):
+        S.LogStretch(100) + Percentile(1, 99)
+
+
 def test_stretches_may_follow_each_other_after_an_interval():
     assert len((S.MinMax() + S.LogStretch() + S.PowerStretch()).steps) == 3
 
 
 def test_compose_fits_its_interval_on_the_field():
-    field = synthetic_sky(n=1, size=128, seed=4)[0]
+    field = synthetic_sky(n=1, size=128, seed=4)[0, :127, :125]  # an odd number of pixels
     scaling = get_scaling("log").fit(field)
     assert scaling.is_fitted and scaling.steps[0].vmin_ == pytest.approx(field.min())
     crop = field[:32, :32]
     expected = LogStretch(1000)(np.clip((crop - field.min()) / np.ptp(field), 0, 1))
     assert_allclose(scaling.transform(crop), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_compose_fits_each_step_on_the_fitted_output_of_the_steps_before():
+    """Fields above ``max_fit_pixels`` (mosaics of 67 M pixels) are fitted on a strided sample:
+    the next step is then fitted on the field as the first step's *stored* limits scale it,
+    not on limits recomputed from every pixel."""
+    field = synthetic_sky(n=1, size=100, seed=16)[0]
+
+    def first():
+        step = Percentile(5, 95)
+        step.max_fit_pixels = 500  # every 20th pixel
+        return step
+
+    scaling = Compose(first(), Percentile(10, 90)).fit(field)
+    alone = first().fit(field)
+    second = Percentile(10, 90).fit(alone.transform(field))
+    assert (scaling.steps[1].vmin_, scaling.steps[1].vmax_) == (second.vmin_, second.vmax_)
+    every_pixel = Percentile(10, 90).fit(Percentile(5, 95)(field))
+    assert scaling.steps[1].vmax_ != pytest.approx(every_pixel.vmax_, rel=1e-3)
 
 
 # ---------------------------------------------------------------- riggi3
@@ -461,3 +492,44 @@ def test_a_stack_inside_a_composition_scales_as_on_its_own():
     assert_allclose(Compose(stack)(images), stack(images), atol=1e-6)
     field = images[0]
     assert_allclose(MinMax().fit_transform(field), MinMax().fit(field).transform(field))
+
+
+@pytest.mark.parametrize("name", sorted(SCALINGS))
+def test_blank_infinite_and_constant_images_raise_no_numpy_warnings(name):
+    """Blanks, +-inf and constant images are expected input (mosaic edges, masked sources):
+    they are handled without RuntimeWarnings (inf - inf, inf x 0, 1 / 0) reaching the user."""
+    images = synthetic_sky(n=3, size=24, seed=13)
+    images[0, 0, 0], images[0, 0, 1] = np.inf, -np.inf
+    images[1] = 5.0
+    images[1, 3, 3] = np.inf
+    images[2, 0, 0] = np.nan
+    scaling = get_scaling(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        per_crop = scaling(images)
+        fitted = scaling.fit(images[1]).transform(images)  # a constant field: vmin = vmax
+    assert np.isfinite(per_crop).all() and np.isfinite(fitted).all()
+
+
+@pytest.mark.parametrize("name", ["minmax", "contrast", "zscale"])
+def test_pixels_whose_sum_overflows_float32_raise_no_warning(name):
+    """The NaN pre-check sums each row in float32; very bright pixels overflow that sum,
+    which only sends the row to the slower path, silently."""
+    images = synthetic_sky(n=2, size=24, seed=14)
+    images[0, :2] = 1e37  # 48 of them sum past float32's 3.4e38
+    images[1, 0, 0] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = get_scaling(name)(images)
+    assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", sorted(SCALINGS))
+@pytest.mark.parametrize("dtype", [np.float64, np.int16])
+def test_output_is_float32_for_any_input_dtype(name, dtype):
+    """Scaled tiles are float32 (what the models take) whatever the field's dtype, with the
+    values of the float32 input."""
+    images = (synthetic_sky(n=2, size=24, seed=15) * 1e4).astype(dtype)
+    out = get_scaling(name)(images)
+    assert out.dtype == np.float32
+    assert_allclose(out, get_scaling(name)(images.astype(np.float32)), atol=1e-6)

@@ -105,6 +105,19 @@ def test_one_teacher_output_is_compared_with_the_other_crops():
     torch.testing.assert_close(value, sum(terms) / 2)
 
 
+def test_more_teacher_outputs_than_student_crops():
+    """Three teacher targets, two student crops: target t meets every crop s != t (pairs
+    (0, 1), (1, 0), (2, 0), (2, 1)); the third target has no crop of its own to skip."""
+    g = torch.Generator().manual_seed(4)
+    teacher = [torch.randn(4, 8, generator=g) for _ in range(3)]
+    student = [torch.randn(4, 8, generator=g) for _ in range(2)]
+    value = DINOLoss(8)(teacher, student)
+    targets = [F.softmax(t / 0.04, -1) for t in teacher]
+    pairs = [(0, 1), (1, 0), (2, 0), (2, 1)]
+    terms = [-(targets[t] * F.log_softmax(student[s] / 0.1, -1)).sum(-1).mean() for t, s in pairs]
+    torch.testing.assert_close(value, sum(terms) / len(pairs))
+
+
 def test_mismatched_outputs_are_rejected():
     with pytest.raises(ValueError, match=r"\(B, 8\)"):
         DINOLoss(8)([torch.randn(2, 8)] * 2, [torch.randn(2, 8), torch.randn(3, 8)])

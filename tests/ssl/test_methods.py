@@ -49,8 +49,10 @@ def banded_images(k: int, size: int = 32) -> torch.Tensor:
     return x
 
 
-def test_simclr_step_pairs_each_view_with_its_own_other_view():
-    """B = 4 images, views unchanged, projections the images' unit vectors e_i.
+@pytest.mark.parametrize("amp", [False, True])
+def test_simclr_step_pairs_each_view_with_its_own_other_view(amp):
+    """B = 4 images, views unchanged, projections the images' unit vectors e_i. Mixed
+    precision (``amp``) acts on CUDA only: on the CPU the step is the float32 one.
 
     By hand, with T = 0.5: an anchor's own other view has cosine 1 (logit 2) and the six
     views of the other three images cosine 0 (logit 0), so every anchor's loss is
@@ -58,7 +60,8 @@ def test_simclr_step_pairs_each_view_with_its_own_other_view():
     of image i + 1 (a roll by one) gives log(e^2 + 6) = 2.5945 instead.
     """
     k, temperature = 4, 0.5
-    model = SimCLR(SimCLRConfig(image_size=32, temperature=temperature, **IDENTITY_VIEWS))
+    model = SimCLR(SimCLRConfig(image_size=32, temperature=temperature, amp=amp,
+                                **IDENTITY_VIEWS))
     model.net = nn.Sequential(BandIndicator(k))
     images = banded_images(k)
     views = model.views(images, torch.Generator().manual_seed(0))
@@ -89,6 +92,33 @@ def test_simclr_step_with_the_papers_augmentation_pairs_views_of_one_image():
     loss = model.training_step(images, torch.Generator().manual_seed(2))
     torch.testing.assert_close(loss, model.criterion(z0, z1))
     assert not torch.isclose(loss, model.criterion(z0, z1.roll(1, 0)))
+
+
+def global_norm_clip(grads: list[torch.Tensor], clip: float) -> list[torch.Tensor]:
+    """Clipping by the norm of all gradients together (torch's definition, written out): when
+    sqrt(sum of squares) exceeds ``clip``, every gradient is scaled by clip / (norm + 1e-6)."""
+    total = math.sqrt(sum(float((g.double() ** 2).sum()) for g in grads))
+    factor = min(1.0, clip / (total + 1e-6))
+    return [g * factor for g in grads]
+
+
+@pytest.mark.parametrize("clip", [0.0, 0.5, 3.0, 1e4])
+def test_simclr_clips_the_global_gradient_norm(clip):
+    """SimCLR's ``clip_grad`` (0: off, Riggi et al.'s value) bounds the norm of all gradients
+    together, so their directions relative to each other are kept."""
+    model = SimCLR(SimCLRConfig(image_size=32, proj_hidden_dim=16, proj_out_dim=8,
+                                clip_grad=clip))
+    norms = _set_gradients(model.net, seed=4)
+    total = math.sqrt(sum(n * n for n in norms))
+    assert 3.0 < total < 1e4  # clipped by 0.5 and 3, not by 1e4
+    trained = [p for p in model.net.parameters() if p.requires_grad]
+    before = [p.grad.clone() for p in trained]
+    expected = before if clip == 0 else global_norm_clip(before, clip)
+    model.after_backward(epoch=0)
+    for p, ref in zip(trained, expected, strict=True):
+        torch.testing.assert_close(p.grad, ref, rtol=1e-5, atol=1e-9)
+    after = math.sqrt(sum(float(p.grad.double().norm() ** 2) for p in trained))
+    assert after == pytest.approx(min(total, clip) if clip else total, rel=1e-5)
 
 
 # ---------------------------------------------------------------- DINO
@@ -246,6 +276,10 @@ def test_dino_optimiser_groups_lr_scaling_and_schedules():
     per_epoch, total = 3, 15
     lrs = dino_cosine_scheduler(model.base_lr(2), 1e-6, 5, per_epoch, warmup_epochs=2)
     wds = dino_cosine_scheduler(0.04, 0.4, 5, per_epoch)
+    # one process unless told otherwise: the loop's default world size is 1
+    assert model.set_schedule(optimizer, 6, total, per_epoch) == pytest.approx(
+        dino_cosine_scheduler(model.base_lr(1), 1e-6, 5, per_epoch, warmup_epochs=2)[6],
+        rel=1e-9)
     for step in range(total):
         lr = model.set_schedule(optimizer, step, total, per_epoch, world_size=2)
         assert lr == pytest.approx(lrs[step], rel=1e-9, abs=1e-15)

@@ -83,6 +83,57 @@ def test_invalid_arguments():
         NTXentLoss()(torch.randn(4, 8), torch.randn(5, 8))
 
 
+def reference_anchor_losses(z0, z1, temperature):
+    """Loss of each of the 2B anchors (first views, then second views), by plain loops."""
+    z = [F.normalize(v, dim=0) for v in [*z0, *z1]]
+    b = len(z0)
+    out = []
+    for i in range(2 * b):
+        sims = [math.exp(float(z[i] @ z[k]) / temperature) for k in range(2 * b)]
+        positive = (i + b) % (2 * b)
+        out.append(-math.log(sims[positive] / (sum(sims) - sims[i])))
+    return torch.tensor(out, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("world, rank", [(2, 0), (2, 1), (3, 2)])
+def test_gathered_negatives_in_one_process(monkeypatch, world, rank):
+    """Rank ``rank`` of ``world`` with an all_gather faked in-process (the real one runs in the
+    slow two-rank test below): its loss is the mean loss of its own 2b anchors in the full batch
+    of ``world * b`` pairs, every other rank's projections being negatives."""
+    b, d = 3, 5
+    g = torch.Generator().manual_seed(world * 10 + rank)
+    full0, full1 = torch.randn(world * b, d, generator=g), torch.randn(world * b, d, generator=g)
+    mine = slice(rank * b, (rank + 1) * b)
+    z0, z1 = full0[mine], full1[mine]
+
+    def all_gather(parts, z):  # every rank's (normalised) slice of the view ``z`` belongs to
+        full = full0 if torch.equal(z, F.normalize(z0, dim=1)) else full1
+        assert torch.equal(z, F.normalize(full[mine], dim=1))
+        for r in range(world):
+            parts[r].copy_(F.normalize(full[r * b:(r + 1) * b], dim=1))
+
+    for name, value in [("is_available", lambda: True), ("is_initialized", lambda: True),
+                        ("get_world_size", lambda: world), ("get_rank", lambda: rank),
+                        ("all_gather", all_gather)]:
+        monkeypatch.setattr(dist, name, value)
+    per_anchor = reference_anchor_losses(full0, full1, 0.5)
+    expected = torch.cat([per_anchor[mine], per_anchor[world * b:][mine]]).mean()
+    ours = NTXentLoss(0.5, gather_distributed=True)(z0, z1)
+    assert ours.item() == pytest.approx(expected.item(), rel=1e-5)
+    # the same rank without gathering sees only its own b pairs: another loss
+    alone = NTXentLoss(0.5)(z0, z1)
+    assert alone.item() == pytest.approx(reference_loop(z0, z1, 0.5), rel=1e-5)
+    assert alone.item() != pytest.approx(expected.item(), rel=1e-3)
+
+
+def test_index_tensors_follow_the_projections_device():
+    """On the ``meta`` device (as on a GPU) the targets are built beside the logits, which
+    cross_entropy requires; a target left on the CPU fails."""
+    z0, z1 = torch.randn(4, 8, device="meta"), torch.randn(4, 8, device="meta")
+    out = NTXentLoss(0.5)(z0, z1)
+    assert out.device.type == "meta" and out.shape == ()
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

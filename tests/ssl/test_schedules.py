@@ -74,6 +74,8 @@ def test_schedule_edges():
     assert cosine_schedule(1, 10, 1.0, 0.2, warmup_steps=1) == 1.0
     assert cosine_schedule(3, 4, 1.0, 0.2, warmup_steps=4) == 1.0  # all warm-up: 0 .. 1
     assert cosine_schedule(10, 10, 1.0, 0.2) == 0.2
+    assert cosine_schedule(4, 4, 1.0, 0.2, warmup_steps=4) == 0.2  # after an all-warm-up run
+    assert cosine_schedule(0, 1, 1.0, 0.2) == 1.0  # a one-step run is valid: its start value
     assert teacher_temperature(0, 2) == 0.04 and teacher_temperature(1, 2, 0.04, 0.07) == 0.07
     assert teacher_temperature(0, start=0.04, end=0.07) == 0.07  # no warm-up by default
     assert teacher_temperature(0, 1, 0.04, 0.07) == 0.04

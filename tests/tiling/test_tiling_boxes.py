@@ -210,3 +210,48 @@ def test_count_in_boxes_at_the_pixel_edges():
     x, y = [11.0, 12.0, 30.0, 11.0], [21.0, 22.0, 21.0, 40.0]
     np.testing.assert_array_equal(count_in_boxes(x, y, [[10, 20, 14, 24], [0, 0, 100, 100]]),
                                   [2, 4])
+
+
+@pytest.mark.parametrize("shape", [(-1, 300), (300, -1), (-5, -5)])
+def test_negative_shapes_are_rejected(shape):
+    for make in (hulk_boxes, mgcls_boxes, n_hulk_tiles, n_mgcls_tiles):
+        with pytest.raises(ValueError, match=r"shape must be non-negative, got \("):
+            make(shape)
+
+
+@pytest.mark.parametrize("shape", [(0, 300), (300, 0), (0, 0)])
+def test_an_empty_axis_gives_no_box(shape):
+    assert hulk_boxes(shape).shape == (0, 4) and n_hulk_tiles(shape) == 0
+    assert mgcls_boxes(shape).shape == (0, 4) and n_mgcls_tiles(shape) == 0
+    assert hulk_starts(0).dtype == np.int64  # an empty axis still has integer starts
+
+
+def test_shapes_with_leading_axes_use_the_last_two():
+    """A cube's shape (channels, ny, nx), as ``data.shape`` gives it, tiles its image plane."""
+    np.testing.assert_array_equal(hulk_boxes((3, 600, 500)), hulk_boxes((600, 500)))
+    np.testing.assert_array_equal(mgcls_boxes((2, 1, 991, 700)), mgcls_boxes((991, 700)))
+    assert n_hulk_tiles((3, 600, 500)) == n_hulk_tiles((600, 500)) == 12
+
+
+@pytest.mark.parametrize(("n", "size", "overlap"), [(5, 1, 0.0), (6, 3, 0.9), (9, 2, 0.5)])
+def test_hulk_smallest_sizes_and_strides(n, size, overlap):
+    """1-px windows are valid; a stride rounding to 0 pixels is 1 (every start, never stuck)."""
+    stride = max(1, round(size * (1 - overlap)))
+    expected = list(range(0, n - size + 1, stride))  # plain loop; here all end at the edge
+    assert expected[-1] == n - size
+    np.testing.assert_array_equal(hulk_starts(n, size, overlap), expected)
+    assert n_hulk_tiles((n, n), size, overlap) == len(expected) ** 2
+
+
+def test_hulk_boxes_and_mgcls_counts_default_to_256_px():
+    boxes = hulk_boxes((1000, 1000))
+    assert len(boxes) == 49 and (boxes[:, 2:] - boxes[:, :2] == 256).all()
+    assert n_mgcls_tiles((256, 256)) == 1 and n_mgcls_tiles((255, 256)) == 0
+
+
+def test_box_sums_of_fractional_float_values_match_a_loop():
+    """Fractions are summed as floats (an integer integral image would truncate them)."""
+    values = np.random.default_rng(3).uniform(0, 1, (9, 11))
+    boxes = [[0, 0, 11, 9], [2, 3, 7, 8], [-3, -3, 4, 2], [5, 5, 20, 20]]
+    expected = [values[max(y0, 0):y1, max(x0, 0):x1].sum() for x0, y0, x1, y1 in boxes]
+    np.testing.assert_allclose(box_sums(values, boxes), expected, rtol=1e-12)
