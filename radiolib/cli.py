@@ -72,21 +72,28 @@ def _cmd_tile(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_pretrain(args: argparse.Namespace) -> int:
+def _set_values(items: list[str] | None) -> dict:
+    """``--set KEY=VALUE`` options as a dict, each value read as YAML (numbers, lists...)."""
     import yaml
 
     from radiolib.errors import ConfigError
+
+    changes = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+        changes[key.strip()] = yaml.safe_load(value)
+    return changes
+
+
+def _cmd_pretrain(args: argparse.Namespace) -> int:
     from radiolib.models import select_device
     from radiolib.ssl import dataset_for, load_config, train
 
     select_device(args.device)  # a missing GPU is said before the data are read
     config = load_config(args.config)
-    changes = {}
-    for item in args.set or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
-        changes[key.strip()] = yaml.safe_load(value)
+    changes = _set_values(args.set)
     if args.epochs is not None:
         changes["epochs"] = args.epochs
     config = config.replace(**changes) if changes else config
@@ -177,6 +184,21 @@ def _cmd_detect(args: argparse.Namespace) -> int:
                                        progress=not args.quiet)
     counts = table["class"].value_counts().to_dict() if len(table) else {}
     print(f"{len(table)} detections {counts}: " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def _cmd_detect_train(args: argparse.Namespace) -> int:
+    from radiolib.detect.train import train_run
+
+    changes = _set_values(args.set)
+    for key in ("epochs", "trainable_layers", "seed"):
+        if getattr(args, key) is not None:
+            changes[key] = getattr(args, key)
+    path, losses = train_run(args.data, args.out, init=args.init, config=args.config,
+                             changes=changes, steps=args.steps, device=args.device,
+                             overwrite=args.overwrite, progress=not args.quiet)
+    print(f"detector trained {len(losses)} steps (last loss {losses['loss'].iloc[-1]:.4f}): "
+          f"{path}; run it with `radiolib detect MOSAIC.fits --model {path.parent} --out DIR`")
     return 0
 
 
@@ -441,7 +463,10 @@ def build_parser() -> argparse.ArgumentParser:
         "the detector's input side), runs a detector trained by notebook 08 (its "
         "detector.pt), keeps each source once (from the tile whose centre is nearest), and "
         "writes OUT/<mosaic>.fits, .csv (id, ra, dec, class, score, pixel box, mask area, "
-        "integrated flux in Jy) and a DS9 .reg file.",
+        "integrated flux in Jy) and a DS9 .reg file. To train a detector on your own "
+        "annotated images: `radiolib detect train --data ... --init ... --out RUN_DIR` (the "
+        "same command as `radiolib detect-train`, see its --help; so a mosaic file named "
+        "`train` must be given as ./train).",
     )
     p.add_argument("mosaic", type=Path, metavar="MOSAIC.fits")
     p.add_argument("--model", required=True, type=Path, metavar="DETECTOR",
@@ -453,7 +478,50 @@ def build_parser() -> argparse.ArgumentParser:
                    help="accept a mosaic without celestial WCS or beam (no RA/Dec, no flux)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_detect)
+
+    p = sub.add_parser(
+        "detect-train",
+        help="train a Mask R-CNN detector on annotated images (also `radiolib detect train`)",
+        description="Train the detector `radiolib detect` runs on images annotated in the "
+        "format of Riggi et al.'s caesar-mrcnn dataset (one JSON per image: the image FITS, "
+        "survey and beam, and per object a mask FITS, its class, islands and side-lobe "
+        "flags; see radiolib.detect.jsonset). The trunk starts from a SimCLR run or "
+        "checkpoint, random:resnet18 or imagenet:resnet18. RUN_DIR receives detector.pt (for "
+        "`radiolib detect --model`) and losses.csv. Also spelled `radiolib detect train`.",
+    )
+    p.add_argument("--data", required=True, nargs="+", metavar="DIR_OR_JSON_LIST",
+                   help="the dataset's folder (every *.json below it), JSON file(s), or a "
+                   "text file listing one JSON path per line")
+    p.add_argument("--init", required=True, metavar="CHECKPOINT|random:resnet18|imagenet:resnet18",
+                   help="the ResNet18 trunk's weights: a SimCLR run folder or checkpoint, "
+                   "random:resnet18 or imagenet:resnet18")
+    p.add_argument("--out", required=True, type=Path, metavar="RUN_DIR", help="run folder")
+    p.add_argument("--config", default="maskrcnn_riggi", metavar="NAME|FILE.yaml",
+                   help="detector settings (default maskrcnn_riggi)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a detector setting (repeatable), e.g. --set image_size=64")
+    p.add_argument("--steps", type=int, metavar="N",
+                   help="training steps (batches; default: the config's epochs over the data)")
+    p.add_argument("--epochs", type=int, metavar="N", help="override the config's epochs")
+    p.add_argument("--trainable-layers", type=int, choices=range(6), metavar="{0..5}",
+                   help="ResNet stages trained from the top (0: frozen trunk, the paper's "
+                   "Sect. 4.3; 5: all, its Sect. 4.4; default: the config's)")
+    p.add_argument("--seed", type=int, help="random seed (default: the config's)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="auto (default): cuda when available, else cpu")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier run in RUN_DIR (only a run's own files may be there)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_detect_train)
     return parser
+
+
+def _aliases(argv: list[str]) -> list[str]:
+    """Spell ``radiolib detect train ...`` as ``radiolib detect-train ...``.
+
+    argparse cannot take a positional MOSAIC and a subcommand at the same place.
+    """
+    return ["detect-train", *argv[2:]] if argv[:2] == ["detect", "train"] else argv
 
 
 class Terminated(BaseException):
@@ -509,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     from radiolib.errors import RadiolibError
 
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_aliases(list(sys.argv[1:] if argv is None else argv)))
     where = f"radiolib {args.command}"
     try:
         return _run(args)

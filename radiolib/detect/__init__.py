@@ -3,8 +3,9 @@
 torchvision's Mask R-CNN with a ResNet18-FPN whose trunk comes from a SimCLR run, random
 initialisation or ImageNet (:mod:`~radiolib.detect.model`); annotated images from the
 simulator's truth, re-balanced splits and the paper's augmentations
-(:mod:`~radiolib.detect.data`); the paper's IoU-matched completeness / reliability / F1
-(:mod:`~radiolib.detect.metrics`); training, prediction and checkpoints
+(:mod:`~radiolib.detect.data`), or read from the authors' one-JSON-per-image format
+(:mod:`~radiolib.detect.jsonset`); the paper's IoU-matched completeness / reliability / F1
+(:mod:`~radiolib.detect.metrics`); training, prediction, checkpoints and run folders
 (:mod:`~radiolib.detect.train`); whole mosaics to catalogues (:mod:`~radiolib.detect.mosaic`)
 and cross-matching with a source list (:mod:`~radiolib.detect.crossmatch`).
 """
@@ -12,6 +13,7 @@ and cross-matching with a source list (:mod:`~radiolib.detect.crossmatch`).
 from radiolib.detect.config import DetectConfig, config_table, load_detect_config
 from radiolib.detect.crossmatch import crossmatch
 from radiolib.detect.data import DetectionImage, class_counts, field_images, rebalanced_split
+from radiolib.detect.jsonset import json_files, read_json_dataset, read_json_image
 from radiolib.detect.metrics import (
     GROUPS,
     SOURCE,
@@ -36,6 +38,7 @@ from radiolib.detect.train import (
     resolve_device,
     save_detector,
     train_detector,
+    train_run,
 )
 
 __all__ = [
@@ -53,18 +56,22 @@ __all__ = [
     "evaluate_detector",
     "field_images",
     "image_counts",
+    "json_files",
     "load_detect_config",
     "load_detector",
     "mask_iou",
     "match",
     "predict",
     "recalibrate_norms",
+    "read_json_dataset",
+    "read_json_image",
     "rebalanced_split",
     "resnet18_fpn",
     "resolve_device",
     "save_detector",
     "scores",
     "train_detector",
+    "train_run",
     "trunk_state",
     "write_catalogue",
 ]

@@ -11,6 +11,7 @@ augmentations: rotation, flips and zscale channels at random contrasts.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -29,7 +30,9 @@ class DetectionImage:
     """One annotated image: ``pixels`` (S, S) float32, ``masks`` (n, S, S) bool, ``labels`` (n,).
 
     ``labels`` are 1-based indices into ``CLASS_NAMES``; ``snr`` the objects' peak SNR (NaN
-    where the truth has none); ``ids`` their catalogue ids; ``box`` the cut-out in its field.
+    where the truth has none); ``ids`` their catalogue ids; ``box`` the cut-out in its field;
+    ``meta`` what a reader keeps beside (survey, beam, per-object flags: see
+    :func:`radiolib.detect.jsonset.read_json_image`), empty for simulated images.
     """
 
     pixels: np.ndarray
@@ -39,6 +42,7 @@ class DetectionImage:
     ids: np.ndarray
     field: str = ""
     box: tuple[int, int, int, int] = (0, 0, 0, 0)
+    meta: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @property
     def class_names(self) -> list[str]:

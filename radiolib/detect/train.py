@@ -3,7 +3,9 @@
 :func:`train_detector` runs SGD over augmented batches with a tqdm bar and returns the loss
 per step; :func:`predict` gives numpy masks, labels and scores; :func:`evaluate_detector`
 sums the Sect. 4.3 counts over a test sample; :func:`save_detector` writes a checkpoint
-atomically (with the config, the classes and a format tag) that :func:`load_detector` checks.
+atomically (with the config, the classes and a format tag) that :func:`load_detector` checks;
+:func:`train_run` reads a dataset in the authors' JSON format, trains and saves a run folder
+(``radiolib detect train``).
 """
 
 from __future__ import annotations
@@ -19,16 +21,21 @@ from tqdm.auto import tqdm
 
 from radiolib.detect.config import DetectConfig, load_detect_config
 from radiolib.detect.data import DetectionImage, to_tensors
+from radiolib.detect.jsonset import json_files, read_json_dataset
 from radiolib.detect.metrics import image_counts, scores
 from radiolib.detect.model import CLASS_NAMES, build_detector, recalibrate_norms
-from radiolib.errors import DataError
-from radiolib.files import atomic_path
+from radiolib.errors import ConfigError, DataError
+from radiolib.files import atomic_path, atomic_write
+from radiolib.models import select_device
+from radiolib.outputs import check_folder, check_replaceable, clear_folder, write_marker
 
-__all__ = ["FORMAT", "evaluate_detector", "load_detector", "predict", "resolve_device",
-           "save_detector", "train_detector"]
+__all__ = ["FORMAT", "RUN_COMMAND", "evaluate_detector", "load_detector", "predict",
+           "resolve_device", "save_detector", "train_detector", "train_run"]
 
 #: Checkpoint format tag; a checkpoint with another is refused.
 FORMAT = "radiolib.detect/1"
+#: The command named in a run folder's output marker (:mod:`radiolib.outputs`).
+RUN_COMMAND = "detect train"
 
 
 _CALIBRATION = 32  # training images whose activations set the frozen batch-norm statistics
@@ -148,7 +155,7 @@ def load_detector(path: str | os.PathLike, *, device=None):
     if path.is_dir():
         path = path / "detector.pt"
     if not path.is_file():
-        raise DataError(f"no detector at {path}: train one with `radiolib detect-train` or "
+        raise DataError(f"no detector at {path}: train one with `radiolib detect train` or "
                         "notebook 08, and pass its detector.pt")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -166,3 +173,38 @@ def load_detector(path: str | os.PathLike, *, device=None):
     model = build_detector(config, None, device=resolve_device(device))
     model.load_state_dict(state["model"])
     return model.eval(), config
+
+
+def train_run(data, out_dir: str | os.PathLike, *, init: str | os.PathLike | None = None,
+              config: str | os.PathLike | dict = "maskrcnn_riggi", changes: dict | None = None,
+              steps: int | None = None, device=None, overwrite: bool = False,
+              progress: bool = True) -> tuple[Path, pd.DataFrame]:
+    """Train a detector on a JSON dataset and save it in a run folder; return (detector, losses).
+
+    ``data`` is what :func:`radiolib.detect.jsonset.json_files` reads (a folder, a JSON file or
+    a list of them); ``init`` the trunk's weights (a SimCLR run or checkpoint,
+    ``random:resnet18``, ``imagenet:resnet18``; None: random, seeded by the config);
+    ``changes`` override keys of ``config``. Training is :func:`train_detector` (as notebook
+    08's), for ``steps`` steps (default: the config's epochs). ``out_dir`` receives
+    ``detector.pt`` (what ``radiolib detect --model`` loads) and ``losses.csv``; a folder
+    holding anything else is refused, an earlier run is replaced only with ``overwrite``.
+    """
+    out = Path(out_dir)
+    cfg = load_detect_config(config)
+    cfg = cfg.replace(**changes) if changes else cfg
+    if steps is not None and steps < 1:
+        raise ConfigError(f"steps must be at least 1, got {steps}")
+    where = select_device(device)  # a missing GPU is said before the data are read
+    inputs = json_files(data)
+    replace = check_folder(out, RUN_COMMAND, overwrite=overwrite, inputs=inputs)
+    images = read_json_dataset(inputs)
+    model = build_detector(cfg, init, device=where)
+    losses = train_detector(model, images, cfg, steps=steps, seed=cfg.seed, progress=progress)
+    if replace:  # checked again: the folder may have changed while training
+        clear_folder(out, check_replaceable(out, RUN_COMMAND, inputs=inputs))
+    out.mkdir(parents=True, exist_ok=True)
+    path = save_detector(out / "detector.pt", model, cfg, init=str(init or "random"))
+    atomic_write(out / "losses.csv", losses.to_csv(index=False))
+    write_marker(out, RUN_COMMAND, ["detector.pt", "losses.csv"], init=str(init or "random"),
+                 images=len(images), steps=len(losses))
+    return path, losses

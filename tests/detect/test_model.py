@@ -163,3 +163,23 @@ def test_config_is_checked_and_paper_values_match_published_rows():
         load_detect_config({"method": "maskrcnn", "bogus": 1})
     with pytest.raises(ConfigError, match="'iou_threshold'"):
         config.replace(iou_threshold=1.5)
+
+
+def test_heads_cut_at_the_score_threshold_keep_the_same_detections():
+    from radiolib.detect.mosaic import for_catalogue
+
+    config = load_detect_config().replace(**FAST, box_detections_per_img=10)
+    model = build_detector(config, "random:resnet18", device="cpu").eval()
+    images = toy_images(3)
+    low = predict(model, images, config)
+    scores = np.concatenate([p["scores"] for p in low])
+    threshold = float(np.quantile(scores, 0.6))  # untrained heads: scores close together
+    config = config.replace(score_threshold=threshold)
+    cut = predict(for_catalogue(model, config), images, config)
+    assert (scores < threshold).any() and (scores >= threshold).any()
+    for a, b in zip(low, cut, strict=True):
+        keep = a["scores"] > threshold
+        assert len(b["scores"]) == keep.sum()
+        np.testing.assert_allclose(b["scores"], a["scores"][keep], rtol=1e-6)
+        np.testing.assert_array_equal(b["labels"], a["labels"][keep])
+        np.testing.assert_array_equal(b["masks"], a["masks"][keep])
