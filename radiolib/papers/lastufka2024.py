@@ -435,8 +435,10 @@ def label_study(features: Mapping[str, tuple[np.ndarray, np.ndarray]], train_y, 
     (scaled to ``len(train_y)`` by :func:`table6_counts`), ``n_draws`` stratified seeded
     draws of the training labels (the same draws for every backbone, saved to ``draws_path``
     when given); each draw fits :data:`PROBE_SETTINGS` ``["classification"]`` and is scored on
-    all test rows. Values are the mean over draws, uncertainties their std. Keys: the published
-    ``table6`` rows (by the paper's count) for ``paper_models``, ``extra.table6.*`` for all.
+    all test rows. Values are the mean over draws, uncertainties their std. Counts below two
+    labels per class are skipped (``details["skipped"]``): the probe cannot fit them. Keys:
+    the published ``table6`` rows (by the paper's count) for ``paper_models``,
+    ``extra.table6.*`` for all.
     """
     paper_models = dict(paper_models or {})
     unknown = set(paper_models.values()) - set(TABLE5_MODELS)
@@ -444,7 +446,12 @@ def label_study(features: Mapping[str, tuple[np.ndarray, np.ndarray]], train_y, 
         raise ConfigError(f"unknown Table 6 models {sorted(unknown)}; use {TABLE5_MODELS}")
     settings = settings or PROBE_SETTINGS["classification"]
     train_y, test_y = np.asarray(train_y), np.asarray(test_y)
-    counts = table6_counts(len(train_y))
+    scaled = table6_counts(len(train_y))
+    least = max(3, 2 * len(np.unique(train_y)))  # the probe's smallest fit: 2 labels a class
+    counts = {p: n for p, n in scaled.items() if n >= least}
+    if not counts:
+        raise ValueError(f"{len(train_y)} training labels give no Table 6 count of at least "
+                         f"{least}; use more training images")
     draws = label_draws(train_y, list(counts.values()), n_draws=n_draws, seed=seed)
     if draws_path is not None:
         save_label_draws(draws_path, draws)
@@ -466,4 +473,5 @@ def label_study(features: Mapping[str, tuple[np.ndarray, np.ndarray]], train_y, 
             rows.append(row)
     return PaperResult(pd.DataFrame(rows), records, note=note, uncertainties=spreads,
                        evidence="released-weights" if released else "analogue",
-                       details={"counts": counts, "draws": draws})
+                       details={"counts": counts, "draws": draws,
+                                "skipped": {p: n for p, n in scaled.items() if n < least}})

@@ -269,3 +269,19 @@ def test_label_study_scales_counts_and_saves_draws(tmp_path):
     assert key in result.records and key in result.uncertainties
     assert result.table["labels"].tolist() == [35, 70, 140, 281, 422, 563, 634, 704]
     assert len(result.details["draws"][35]) == 2
+
+
+def test_label_study_skips_counts_too_small_for_the_probe():
+    from dataclasses import replace
+
+    rng = np.random.default_rng(1)
+    y = np.array([0] * 12 + [1] * 12)  # 24 labels: 36/729 of them is 1
+    x = rng.normal(size=(24, 4)) + y[:, None]
+    quick = replace(lastufka2024.PROBE_SETTINGS["classification"], epochs=2)
+    result = lastufka2024.label_study({"ours": (x, x)}, y, y, n_draws=1, settings=quick)
+    assert min(result.table["labels"]) >= 4 and result.details["skipped"]
+    assert set(result.details["skipped"]) | set(result.details["counts"]) == \
+        set(lastufka2024.TABLE6_COUNTS)
+    with pytest.raises(ValueError, match="no Table 6 count"):
+        few = [0, 12, 13]  # 3 labels of 2 classes: below 2 a class at every count
+        lastufka2024.label_study({"ours": (x[few], x)}, y[few], y, settings=quick)
