@@ -125,3 +125,35 @@ def test_bad_settings_are_config_errors():
         LinearLayerSettings(task="ranking")
     with pytest.raises(ConfigError, match="optimizer"):
         LinearLayerSettings(optimizer="lamb")
+
+
+@pytest.mark.parametrize("task,k", [("regression", 1), ("classification", 1),
+                                    ("classification", 3)])
+def test_closed_form_gradients_equal_autograd(task, k):
+    from torch import nn
+
+    from radiolib.evaluate.linear_layer import _gradients
+
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(9, 5, generator=gen, dtype=torch.float64)
+    layer = nn.Linear(5, k).double()
+    if task == "regression":
+        target, loss_fn = torch.randn(9, 1, generator=gen, dtype=torch.float64), nn.MSELoss()
+    elif k == 1:
+        target = torch.randint(0, 2, (9, 1), generator=gen).double()
+        loss_fn = nn.BCEWithLogitsLoss()
+    else:
+        target, loss_fn = torch.randint(0, k, (9,), generator=gen), nn.CrossEntropyLoss()
+    loss_fn(layer(z), target).backward()
+    with torch.no_grad():
+        g_w, g_b = _gradients(layer(z), target, z, task)
+    torch.testing.assert_close(g_w, layer.weight.grad, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(g_b, layer.bias.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_fit_restores_the_thread_count():
+    before = torch.get_num_threads()
+    rng = np.random.default_rng(0)
+    LinearLayerProbe(LinearLayerSettings(task="regression", epochs=1, n_components=2)).fit(
+        rng.normal(size=(10, 3)), rng.normal(size=10))
+    assert torch.get_num_threads() == before
