@@ -55,7 +55,7 @@ from radiolib.ssl.data import ImageTensors, dataset_for
 from radiolib.tiling import TileSet, tile_fields
 
 __all__ = ["BASE", "LONG", "PILOT", "PROBES", "RECIPES", "RESULTS", "RUNS", "TINY",
-           "best_settings", "book_study", "budget_result", "read_curves",
+           "best_settings", "book_study", "budget_result", "long_checkpoints", "read_curves",
            "run_study", "score_runs", "setting_config", "study_crops", "study_settings",
            "study_text", "write_curves"]
 
@@ -392,6 +392,19 @@ def _record_runs(cache_dir, runs: Mapping[str, object]) -> None:
         known = {}
     finished = {name: r.run for name, r in runs.items() if (r.run.out_dir / "done.json").is_file()}
     save_runs(cache_dir, RUNS, {**known, **finished})
+
+
+def long_checkpoints(study_dir: str | os.PathLike) -> dict[str, Path]:
+    """Return the checkpoints of the :data:`LONG` settings ``make pretrain`` trained, by name.
+
+    Empty when the study has not been run in ``study_dir``: the notebooks that reuse the long
+    model then go on without it and say so.
+    """
+    try:
+        runs = load_runs(study_dir, RUNS)
+    except DataError:
+        return {}
+    return {name: runs[name].checkpoint for name in LONG if name in runs}
 
 
 def write_curves(curves: pd.DataFrame, folder: str | os.PathLike, **meta) -> Path:

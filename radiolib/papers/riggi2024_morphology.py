@@ -144,14 +144,16 @@ def rgz_like_sources(n_fields: int, *, size: int, image_size: int, work: str | o
     return stacks(tiles, image_size), labels, meta
 
 
-def frozen_backbones(runs, *, image_size: int | None = None, seed: int = 0,
-                     device=None) -> tuple[dict, dict[str, str]]:
+def frozen_backbones(runs, *, image_size: int | None = None, seed: int = 0, device=None,
+                     extra: dict | None = None) -> tuple[dict, dict[str, str]]:
     """Load the five SimCLR backbones, the ImageNet ResNet18 and a random ResNet18.
 
     ``runs`` maps the names of :data:`SIMCLR` to notebook 03's cached runs (anything with a
     ``checkpoint``); every model embeds ``image_size`` px (default: the side the first SimCLR
-    run was trained at). Returns ``(models, missing)``: name -> FeatureExtractor, and name ->
-    why it is absent (the ImageNet weights on an offline machine), so that its row can say so.
+    run was trained at). ``extra`` maps more names to checkpoints (e.g. the budget study's long
+    SimCLR run), loaded beside them. Returns ``(models, missing)``: name -> FeatureExtractor,
+    and name -> why it is absent (the ImageNet weights on an offline machine), so that its row
+    can say so.
     """
     absent = [n for n in SIMCLR if n not in runs]
     if absent:
@@ -164,6 +166,8 @@ def frozen_backbones(runs, *, image_size: int | None = None, seed: int = 0,
         models["imagenet"] = load_backbone(IMAGENET, image_size=side, device=device)
     except DataError as exc:
         missing["imagenet"] = str(exc)
+    models |= {name: load_backbone(ckpt, image_size=side, device=device)
+               for name, ckpt in (extra or {}).items()}
     models["random"] = load_backbone("random:resnet18", in_chans=3, image_size=side,
                                      device=device, seed=seed)
     return models, missing
@@ -398,7 +402,7 @@ def signal_result(features: dict[str, np.ndarray], labels, fields, *, images=Non
     balanced accuracy on the other half, with paired bootstrap intervals; with ``images``
     (N, S, S) the pixel-histogram floor and the shape-moments feature are scored beside.
     Recorded as ``extra.riggi2024_morphology.signal.balanced_accuracy_<row>``; the text
-    compares each SimCLR backbone (and ImageNet) with random weights.
+    compares every other backbone with random weights.
     """
     labels = np.asarray(labels)
     fit, test = group_split(fields, seed=seed)
@@ -411,7 +415,7 @@ def signal_result(features: dict[str, np.ndarray], labels, fields, *, images=Non
                for n, v in table["balanced_accuracy"].items()}
     half = scores.half_widths()
     errors = {f"{EXTRA}.signal.balanced_accuracy_{_slug(n)}": float(half[n]) for n in half}
-    pairs = [(b, "random") for b in (*SIMCLR, "imagenet") if b in features]
+    pairs = [(b, "random") for b in features if b != "random"]
     text = scores.text(pairs, label="balanced accuracy")
     return PaperResult(table, records, note=interval_note(note), uncertainties=errors,
                        text=text, details={"n_fit": len(fit), "n_test": len(test)})

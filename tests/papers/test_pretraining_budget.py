@@ -160,3 +160,19 @@ def test_study_crops_carry_both_truths_and_are_reused(tmp_path):
     assert again.index.equals(crops.index)
     other = pb.study_crops([1], 768, tmp_path, "crops")  # other seeds: cut again
     assert set(other.index["field"]) == {"mgcls_1"}
+
+
+def test_long_checkpoints_are_found_only_when_the_study_trained_them(tmp_path):
+    from radiolib.ssl.cache import CachedRun, save_runs
+
+    assert pb.long_checkpoints(tmp_path) == {}  # no study run: nothing, no error
+    runs = {}
+    for name in [next(iter(pb.LONG)), next(iter(pb.PILOT))]:
+        out = tmp_path / "".join(c if c.isalnum() else "_" for c in name)
+        out.mkdir()
+        (out / "checkpoint.pt").write_bytes(b"x")
+        runs[name] = CachedRun("k", out, out / "checkpoint.pt", out / "metrics.jsonl", False)
+    save_runs(tmp_path, pb.RUNS, runs)
+    found = pb.long_checkpoints(tmp_path)
+    assert list(found) == [next(iter(pb.LONG))]  # pilot settings are not long ones
+    assert found[next(iter(pb.LONG))].resolve() == runs[next(iter(pb.LONG))].checkpoint.resolve()
