@@ -21,7 +21,7 @@ from radiolib.evaluate.intervals import LEVEL, Bootstrap, Interval, comparison_t
 from radiolib.evaluate.probes import count_regression_fit, knn_probe_fit, linear_probe_fit
 
 __all__ = ["CLASS_REFERENCES", "COUNT_REFERENCES", "PREDICT_MEAN", "ProbeScores", "Rows",
-           "class_probe", "count_probe"]
+           "class_probe", "class_reference_rows", "count_probe"]
 
 #: Reference rows of the count probe: name -> (kind, transformer factory).
 COUNT_REFERENCES = {"pixel histogram": ("baseline", PixelHistogram),
@@ -126,23 +126,36 @@ def count_probe(features: Mapping[str, np.ndarray], counts, fit, test, *, images
                        Bootstrap(len(test), n_boot=n_boot, seed=seed, level=LEVEL))
 
 
+def class_reference_rows(images: tuple, references=CLASS_REFERENCES) -> dict[str, tuple]:
+    """Return reference features of ``images = (fit, test)`` images: name -> (kind, fit, test).
+
+    Computed once, they can be passed to several :func:`class_probe` calls on the same images
+    (``reference_rows=``): the hand-made features cost more than the probes.
+    """
+    rows = {}
+    for name, (kind, factory) in references.items():
+        transformer = factory().fit(images[0])
+        rows[name] = kind, transformer.transform(images[0]), transformer.transform(images[1])
+    return rows
+
+
 def class_probe(features: Mapping[str, tuple[np.ndarray, np.ndarray]], fit_y, test_y, *,
                 images: tuple | None = None, metric: str = "accuracy", probe: str = "linear",
                 n_components: int | None = None, n_boot: int = 1000, seed: int = 0,
-                references=CLASS_REFERENCES) -> ProbeScores:
+                references=CLASS_REFERENCES, reference_rows: dict | None = None) -> ProbeScores:
     """Fit a classification probe on each model's fitting features; predict the test items.
 
     ``features`` maps a model to ``(fit_x, test_x)``; ``images`` is ``(fit_images,
-    test_images)`` for the ``references`` rows. ``probe`` is ``"linear"`` (balanced logistic
+    test_images)`` for the ``references`` rows (or give them computed, ``reference_rows``
+    from :func:`class_reference_rows`). ``probe`` is ``"linear"`` (balanced logistic
     regression, optional PCA) or ``"knn"``; with ``metric="auc"`` the prediction is the
     probability of the second class (two classes only).
     """
     fit_y, test_y = np.asarray(fit_y), np.asarray(test_y)
     rows = {name: ("model", fit_x, test_x) for name, (fit_x, test_x) in features.items()}
-    if images is not None:
-        for name, (kind, factory) in references.items():
-            transformer = factory().fit(images[0])
-            rows[name] = kind, transformer.transform(images[0]), transformer.transform(images[1])
+    if reference_rows is None and images is not None:
+        reference_rows = class_reference_rows(images, references)
+    rows |= reference_rows or {}
     classes = np.unique(fit_y)
     if metric == "auc" and len(classes) != 2:
         raise ValueError(f"AUC needs two classes, got {len(classes)}")

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from radiolib.evaluate.intervals import interval_note
-from radiolib.evaluate.scoring import ProbeScores, class_probe
+from radiolib.evaluate.scoring import ProbeScores, class_probe, class_reference_rows
 from radiolib.papers import PaperResult, survey
 from radiolib.ssl.cache import cached_train
 
@@ -123,15 +123,15 @@ def frame_label_probes(embeddings: dict[str, dict[str, np.ndarray]], fit_labels:
     class only), and the primary label by a 10-nearest-neighbour vote (balanced accuracy),
     each with 95 % bootstrap intervals over the held-out tiles.
     """
+    refs = (None if images is None
+            else class_reference_rows((images["probe"], images["test"])))  # once for both
     out = {}
     for name, (_, label, metric, probe) in FRAME_PROBES.items():
         if metric == "auc" and len(set(fit_labels[label])) != 2:
             continue
         out[name] = class_probe({m: (e["probe"], e["test"]) for m, e in embeddings.items()},
                                 fit_labels[label], test_labels[label], metric=metric,
-                                probe=probe, n_boot=n_boot, seed=seed,
-                                images=None if images is None else
-                                (images["probe"], images["test"]))
+                                probe=probe, n_boot=n_boot, seed=seed, reference_rows=refs)
     return out
 
 

@@ -282,3 +282,23 @@ def test_random_embeddings_are_seeded():
     a = random_embeddings("resnet18", images, seed=1)
     assert a.shape == (4, 512)
     np.testing.assert_array_equal(a, random_embeddings("resnet18", images, seed=1))
+
+
+def test_class_probe_with_precomputed_reference_rows_equals_computing_them():
+    from radiolib.evaluate.scoring import class_probe, class_reference_rows
+
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(40, 16, 16)).astype(np.float32)
+    y = np.repeat([0, 1], 20)
+    images[y == 1, 6:10, 6:10] += 8.0  # a bright source in class 1
+    fit, test = np.arange(0, 40, 2), np.arange(1, 40, 2)
+    feats = {"model": (rng.normal(size=(20, 3)), rng.normal(size=(20, 3)))}
+    pair = (images[fit], images[test])
+    direct = class_probe(feats, y[fit], y[test], images=pair, n_boot=50)
+    reused = class_probe(feats, y[fit], y[test], reference_rows=class_reference_rows(pair),
+                         n_boot=50)
+    assert set(direct.predictions) == set(reused.predictions) == {"model", "pixel histogram",
+                                                                   "shape moments"}
+    for name in direct.predictions:
+        np.testing.assert_array_equal(direct.predictions[name], reused.predictions[name])
+    assert direct.kinds == reused.kinds
