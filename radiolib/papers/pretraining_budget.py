@@ -46,7 +46,7 @@ from radiolib.evaluate.scoring import Rows, class_probe, count_probe
 from radiolib.evaluate.splits import group_split
 from radiolib.files import atomic_path, atomic_write
 from radiolib.papers import PaperResult
-from radiolib.papers.survey import hulk_labels
+from radiolib.papers.survey import hulk_labels, reuse_or_make
 from radiolib.sky import simulate
 from radiolib.sky.truth import source_counts
 from radiolib.ssl.cache import load_runs, save_runs
@@ -129,16 +129,6 @@ def _labels(catalogue):
     return labels
 
 
-def _sky_code() -> str:
-    """Hash of the code that makes the crops and their truth (radiolib.sky and .tiling)."""
-    root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256()
-    for pkg in ("sky", "tiling"):
-        for path in sorted((root / pkg).rglob("*.py")):
-            h.update(path.read_bytes())
-    return h.hexdigest()[:16]
-
-
 def study_crops(seeds: Sequence[int], size: int, work: str | os.PathLike, name: str) -> TileSet:
     """Simulate an MGCLS-like pointing per seed; cut blank-free 256² crops with both truths.
 
@@ -148,16 +138,16 @@ def study_crops(seeds: Sequence[int], size: int, work: str | os.PathLike, name: 
     unchanged (``work/name.json`` records them); the fields go to ``work/fields``.
     """
     work = Path(work)
-    made = {"seeds": [int(s) for s in seeds], "size": int(size), "code": _sky_code()}
-    record = work / f"{name}.json"
-    if record.is_file() and json.loads(record.read_text()) == made:
-        return TileSet.open(work / name)
-    fields = [simulate("mgcls", size=size, seed=int(s), out_dir=work / "fields") for s in seeds]
-    crops = tile_fields([f.image_path for f in fields], "mgcls", out_dir=work / name,
-                        labels=[_labels(f.catalogue) for f in fields],
-                        names=[f"{f.preset}_{f.seed}" for f in fields], overwrite=True)
-    atomic_write(record, json.dumps(made) + "\n")
-    return crops
+
+    def make() -> TileSet:
+        fields = [simulate("mgcls", size=size, seed=int(s), out_dir=work / "fields")
+                  for s in seeds]
+        return tile_fields([f.image_path for f in fields], "mgcls", out_dir=work / name,
+                           labels=[_labels(f.catalogue) for f in fields],
+                           names=[f"{f.preset}_{f.seed}" for f in fields], overwrite=True)
+
+    return reuse_or_make(work / name, {"seeds": [int(s) for s in seeds], "size": int(size),
+                                       "truth": "study"}, make)
 
 
 def _predictions(x, counts, primary, fit, test, n_components: int) -> dict[str, np.ndarray]:

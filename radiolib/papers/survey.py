@@ -23,6 +23,8 @@ The table functions summarise the resulting `radiolib.tiling.TileSet` objects:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -30,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from radiolib.files import atomic_write
 from radiolib.io import Image, read_catalogue, read_fits, robust_noise
 from radiolib.papers.frame_truth import beam_area, visible_labels
 from radiolib.sky.plan import plan_field
@@ -56,8 +59,39 @@ from radiolib.tiling import (
 __all__ = ["banner_sources", "brightest_box", "centre_and_edge", "centre_crop", "class_examples",
            "hulk_labels", "label_fractions", "mgcls_subset", "mgcls_table", "pick_by_label",
            "pixel_snr", "pointing_crops", "real_variation", "realism_table", "riggi_table1",
-           "riggi_table1_records", "simulated_variation", "source_column", "survey_hulk_counts",
-           "tile_simulated", "variation_table"]
+           "riggi_table1_records", "reuse_or_make", "simulated_variation", "sky_code",
+           "source_column", "survey_hulk_counts", "tile_simulated", "variation_table"]
+
+
+def sky_code() -> str:
+    """Hash of the code that makes simulated tiles and their truth (radiolib.sky and .tiling)."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for pkg in ("sky", "tiling"):
+        for path in sorted((root / pkg).rglob("*.py")):
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def reuse_or_make(out_dir: str | os.PathLike, made: Mapping, make: Callable[[], TileSet]
+                  ) -> TileSet:
+    """Return the TileSet in ``out_dir`` if ``out_dir.json`` records ``made``; else ``make()`` it.
+
+    ``made`` says what makes the tiles (seeds, sizes...); the hash of the simulator and tiler
+    code (:func:`sky_code`) is added, so a code change remakes them. The record is removed
+    before making and written (atomically) after, so a failed run is never taken for a
+    finished one. Notebooks asking for the same tiles share them instead of re-tiling.
+    """
+    out_dir = Path(out_dir)
+    made = {**made, "code": sky_code()}
+    record = out_dir.with_name(out_dir.name + ".json")
+    if (record.is_file() and (out_dir / "index.csv").is_file()
+            and json.loads(record.read_text()) == json.loads(json.dumps(made))):
+        return TileSet.open(out_dir)
+    record.unlink(missing_ok=True)
+    tiles = make()
+    atomic_write(record, json.dumps(made) + "\n")
+    return tiles
 
 
 def banner_sources(catalogue: pd.DataFrame, *, snr_min: float = 10.0) -> pd.DataFrame:

@@ -96,8 +96,12 @@ def test_count_mse_table_reference_rows():
 
 def test_ablation_combos_labels_and_table():
     combos = lastufka2024.ablation_combos(8)
-    assert len(combos) == 8 and all(combos[0].values()) and not any(combos[-1].values())
-    assert len(lastufka2024.ablation_combos(2)) == 2
+    assert len(combos) == 8 and not any(combos[-1].values())
+    assert len({tuple(c.values()) for c in combos}) == 8  # every combination once
+    five = [lastufka2024.ablation_label(c) for c in lastufka2024.ablation_combos(5)]
+    assert sorted(five) == sorted(lastufka2024.ABLATION_KEYS)  # exactly the paper's rows
+    assert [lastufka2024.ablation_label(c) for c in lastufka2024.ablation_combos(2)] == \
+        [five[0], "none"]
     labels = [lastufka2024.ablation_label(c) for c in combos]
     assert "rotation + power-law" in labels and "none" in labels
     counts, features = _features()

@@ -212,3 +212,36 @@ def test_real_variation_measures_the_shipped_fields():
     assert len(counts) == 3 and all(c.counts.size == 16 for c in counts)
     table = survey.variation_table(real)
     assert (table["var/mean"] > 1).all()  # neither real survey is Poisson scatter alone
+
+
+def test_reuse_or_make_remakes_only_when_what_made_the_tiles_changes(tmp_path, monkeypatch):
+    from astropy.io import fits
+
+    from radiolib.papers import survey as sv
+    from radiolib.tiling import tile_fields
+
+    field = tmp_path / "f.fits"
+    fits.writeto(field, np.random.default_rng(0).normal(size=(512, 512)).astype(np.float32))
+    calls = []
+
+    def make():
+        calls.append(1)
+        return tile_fields([field], "mgcls", out_dir=tmp_path / "crops", overwrite=True)
+
+    first = sv.reuse_or_make(tmp_path / "crops", {"seeds": [0]}, make)
+    again = sv.reuse_or_make(tmp_path / "crops", {"seeds": [0]}, make)
+    assert len(calls) == 1 and len(again) == len(first)
+    sv.reuse_or_make(tmp_path / "crops", {"seeds": [1]}, make)  # other inputs
+    assert len(calls) == 2
+    monkeypatch.setattr(sv, "sky_code", lambda: "changed")  # other simulator code
+    sv.reuse_or_make(tmp_path / "crops", {"seeds": [1]}, make)
+    assert len(calls) == 3
+
+    def broken():
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        sv.reuse_or_make(tmp_path / "crops", {"seeds": [2]}, broken)
+    assert not (tmp_path / "crops.json").exists()  # never taken for a finished set
+    sv.reuse_or_make(tmp_path / "crops", {"seeds": [1]}, make)
+    assert len(calls) == 4
