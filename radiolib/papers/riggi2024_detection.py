@@ -130,7 +130,7 @@ def run_once(images: Sequence, train: np.ndarray, test: np.ndarray, config: Dete
 
 def fig9_runs(images: Sequence, backbones: Mapping[str, object], config: DetectConfig, *,
               n_train: int, n_test: int, draws: int, steps: int, device=None, seed: int = 0,
-              progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+              progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Frozen backbones (``config.trainable_layers`` = 0) over ``draws`` seeded splits.
 
     ``backbones`` maps a name to what :func:`radiolib.detect.build_detector` loads. Returns
@@ -208,7 +208,7 @@ def fig9_result(long: pd.DataFrame, *, note: str | None = None) -> PaperResult:
 
 def fig10_runs(images: Sequence, inits: Mapping[str, object], config: DetectConfig, *,
                sizes: Sequence[int], n_test: int, draws: int, steps: int, device=None,
-               seed: int = 0, progress: bool = True) -> pd.DataFrame:
+               seed: int = 0, progress: bool = False) -> pd.DataFrame:
     """Whole network trained (trainable_layers 5) on growing training sets, per start.
 
     Each draw fixes a test sample and the largest training sample; smaller ones are its
