@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from PIL import Image
 
 from radiolib.cli import main
@@ -15,12 +14,7 @@ from radiolib.evaluate.embed import embed_inputs
 BACKBONE = "random:resnet18_w32"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _pngs(folder, sizes, seed=0):

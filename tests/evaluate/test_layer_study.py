@@ -13,13 +13,7 @@ from radiolib.evaluate.layer_study import (
 )
 from radiolib.models import FeatureExtractor, ViTBackbone, feature_extractor
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _tiny_vit():

@@ -13,14 +13,7 @@ from radiolib.evaluate.linear_layer import (
     sigma_outliers,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny full-batch steps: one torch thread is faster than two on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 #: Full-batch training long enough to converge on these small problems.
