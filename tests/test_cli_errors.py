@@ -256,6 +256,15 @@ def _signal_while_working(monkeypatch, command: str, folder: Path, signum: int) 
 @pytest.mark.parametrize("command", ALL)
 def test_ctrl_c_is_one_line_exit_130_and_leaves_no_temporary_file(command, tmp_path, inputs,
                                                                   monkeypatch, capsys):
+    # as in a terminal, whatever started the tests (a background job inherits SIGINT ignored)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _ctrl_c_case(command, tmp_path, inputs, monkeypatch, capsys)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_case(command, tmp_path, inputs, monkeypatch, capsys):
     work = tmp_path / "work"
     work.mkdir()
     sent = _signal_while_working(monkeypatch, command, work, signal.SIGINT)
@@ -282,6 +291,11 @@ def test_sigterm_is_one_line_exit_143_and_leaves_no_temporary_file(command, tmp_
     assert signal.getsignal(signal.SIGTERM) == before  # main() restores the handler
 
 
+def _default_signals() -> None:
+    """In the child: SIGINT handled by default even when the tests run as a background job."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("signum, code, words", [(signal.SIGINT, 130, "interrupted"),
                                                  (signal.SIGTERM, 143, "SIGTERM")])
@@ -291,7 +305,8 @@ def test_signal_from_outside_during_simulate(signum, code, words, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "radiolib.cli", "simulate", "--size", "3072",
                              "--out", str(out)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_signals)  # as from a terminal
     deadline = time.monotonic() + 120
     while not (out.is_dir() and any(p.name.startswith(".") for p in out.iterdir())):
         assert proc.poll() is None, proc.communicate()
