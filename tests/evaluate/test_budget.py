@@ -16,14 +16,6 @@ TINY = dict(image_size=32, epochs=2, eval_every=1, batch_size=8, warmup_epochs=1
 
 
 @pytest.fixture
-def one_thread():
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
-
-
-@pytest.fixture
 def data():
     g = torch.Generator().manual_seed(3)
     return ImageTensors(torch.rand(16, 3, 32, 32, generator=g)), torch.rand(6, 3, 32, 32,
