@@ -6,22 +6,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
 
 from radiolib.plots import (  # noqa: E402
     plot_confusion,
     plot_f1_per_class,
     plot_label_fraction_curve,
 )
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
 
 
 def test_f1_per_class_one_marker_series_per_backbone_and_missing_in_legend():

@@ -6,22 +6,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
 
 from radiolib.plots import (  # noqa: E402
     plot_attention_maps,
     plot_feature_maps,
     plot_label_count_curves,
 )
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
 
 
 def test_label_count_curves_one_line_per_model_with_spread():
