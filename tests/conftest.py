@@ -49,6 +49,8 @@ def built_book(tmp_path_factory) -> SimpleNamespace:
     start = time.perf_counter()
     build = subprocess.run([str(jupyter_book), "build", str(book), "-W", "-n", "--keep-going"],
                            capture_output=True, text=True, timeout=900)
+    # the notebooks' checkpoints and fields (~2 GB) are not read by any test: free the disk
+    shutil.rmtree(book / "_work", ignore_errors=True)
     return SimpleNamespace(book=book, html=book / "_build" / "html", statuses=statuses,
                            build=build, reproduce_s=reproduce_s,
                            build_s=time.perf_counter() - start)
