@@ -9,6 +9,10 @@ checkpoint, both fitted on the crops of half of those pointings and scored on th
 other half (:func:`~radiolib.evaluate.splits.group_split`): the source-count probe of Lastufka
 et al. (PCA, ridge; MSE) and a morphology probe, the primary frame label of Riggi et al.'s
 simulated truth (10-nearest-neighbour vote, as notebook 03 scores it; balanced accuracy).
+The settings of :data:`ON_CUTOUTS` train instead on source-centred cut-outs of simulated
+FIRST-like fields (:func:`study_cutouts`, like Riggi et al.'s banner sets) and are scored by
+a third probe, the source's morphology class (components and peaks, as notebook 07's signal
+probe: balanced logistic regression, whole fields held out; balanced accuracy).
 Epoch 0 of each run is the same network at random initialisation, scored by the same probe on
 the same crops: the baseline the run must beat.
 
@@ -41,11 +45,12 @@ import torch
 from radiolib.errors import ConfigError, DataError
 from radiolib.evaluate.budget import budget_train, cpu_model
 from radiolib.evaluate.intervals import Bootstrap
-from radiolib.evaluate.probes import count_regression_fit, knn_probe_fit
+from radiolib.evaluate.probes import count_regression_fit, knn_probe_fit, linear_probe_fit
 from radiolib.evaluate.scoring import Rows, class_probe, count_probe
 from radiolib.evaluate.splits import group_split
 from radiolib.files import atomic_path, atomic_write
 from radiolib.papers import PaperResult
+from radiolib.papers.riggi2024_morphology import rgz_like_catalogue, rgz_like_cutouts, stacks
 from radiolib.papers.survey import hulk_labels, reuse_or_make
 from radiolib.sky import simulate
 from radiolib.sky.truth import source_counts
@@ -54,10 +59,11 @@ from radiolib.ssl.config import load_config
 from radiolib.ssl.data import ImageTensors, dataset_for
 from radiolib.tiling import TileSet, tile_fields
 
-__all__ = ["BASE", "LONG", "PILOT", "PROBES", "RECIPES", "RESULTS", "RUNS", "TINY",
-           "best_settings", "book_study", "budget_result", "long_checkpoints", "read_curves",
-           "run_study", "score_runs", "setting_config", "study_crops", "study_settings",
-           "study_text", "write_curves"]
+__all__ = ["BASE", "CROP_PROBES", "LONG", "MORPHOLOGY", "ON_CUTOUTS", "PILOT", "PROBES",
+           "RECIPES", "RESULTS", "RUNS", "TINY", "best_settings", "book_study", "budget_result",
+           "long_checkpoints", "read_curves", "run_study", "score_cutout_runs", "score_runs",
+           "setting_config", "study_crops", "study_cutouts", "study_settings", "study_text",
+           "write_curves"]
 
 #: The recipe each method starts from (``radiolib/configs``).
 RECIPES = {"simclr": "simclr_riggi", "dino": "dino_resnet50"}
@@ -96,15 +102,28 @@ LONG: dict[str, tuple[str, int, int, dict]] = {
     "SimCLR R18 64px weak aug long": ("simclr", 20, 4, {"lr": 1e-3, "image_size": 64,
                                                          "p_jitter": 0.0, "p_threshold": 0.0,
                                                          "p_blur": 0.0}),
+    "SimCLR R18 64px cut-outs long": ("simclr", 24, 4, {"lr": 1e-3, "image_size": 64,
+                                                         "p_jitter": 0.0, "p_threshold": 0.0,
+                                                         "p_blur": 0.0, "thresholding": False}),
 }
+#: The long settings that train on cut-outs of simulated FIRST-like sources (the cut-out side is
+#: the config's ``image_size``; thresholding off, as for the banner sets) instead of crops.
+ON_CUTOUTS = frozenset({"SimCLR R18 64px cut-outs long", "SimCLR R18/2 cut-outs tiny"})
 #: A study small enough for the smoke profile (seconds): numbers without meaning.
 TINY: dict[str, tuple[str, int, int, dict]] = {
     "SimCLR R18/2 32px": ("simclr", 2, 1, {"backbone": "resnet18_w32", "lr": 1e-3,
                                             "batch_size": 8}),
     "DINO R18/2 32/16px": ("dino", 2, 1, {"backbone": "resnet18_w32", "batch_size": 8}),
+    "SimCLR R18/2 cut-outs tiny": ("simclr", 2, 1, {"backbone": "resnet18_w32", "lr": 1e-3,
+                                                     "batch_size": 8, "image_size": 32,
+                                                     "thresholding": False}),
 }
-#: The probes: name -> (metric, whether lower is better).
-PROBES = {"source count": ("mse", True), "primary frame label": ("balanced_accuracy", False)}
+#: The probes of the crop settings: name -> (metric, whether lower is better).
+CROP_PROBES = {"source count": ("mse", True), "primary frame label": ("balanced_accuracy", False)}
+#: The probe of the cut-out settings (:data:`ON_CUTOUTS`).
+MORPHOLOGY = "source morphology"
+#: Every probe of the study.
+PROBES = {**CROP_PROBES, MORPHOLOGY: ("balanced_accuracy", False)}
 #: How far (times the longest run) the verdict extrapolates a curve's trend.
 EXTRAPOLATE = 100
 #: File of the scored curves in the study's folder.
@@ -150,8 +169,24 @@ def study_crops(seeds: Sequence[int], size: int, work: str | os.PathLike, name: 
                                        "truth": "study"}, make)
 
 
+def study_cutouts(seeds: Sequence[int], size: int, image_size: int,
+                  work: str | os.PathLike) -> tuple[np.ndarray, pd.DataFrame]:
+    """Simulate a FIRST-like field per seed; cut out each source with a morphology class.
+
+    The cut-outs of notebook 07 (:func:`~radiolib.papers.riggi2024_morphology.rgz_like_cutouts`,
+    1.5 times the source's extent, ``image_size`` px), every source of peak SNR >= 5, not
+    only the paper's class mix. Returns the raw cut-outs (N, S, S) and their table (``field``,
+    ``class``, ``label``, ...).
+    """
+    seeds = [int(s) for s in seeds]
+    if seeds != list(range(seeds[0], seeds[0] + len(seeds))):
+        raise ValueError(f"study_cutouts needs consecutive seeds, got {seeds}")
+    fields, table = rgz_like_catalogue(len(seeds), size=size, work=work, seed=seeds[0])
+    return rgz_like_cutouts(fields, table, image_size=image_size, work=work)
+
+
 def _predictions(x, counts, primary, fit, test, n_components: int) -> dict[str, np.ndarray]:
-    """Test predictions of both probes fitted on the ``fit`` crops of features ``x``."""
+    """Test predictions of both crop probes fitted on the ``fit`` crops of features ``x``."""
     x = np.asarray(x, np.float64)
     count = count_regression_fit(x[fit], counts[fit], n_components=n_components)
     label = knn_probe_fit(x[fit], primary[fit])
@@ -160,7 +195,7 @@ def _predictions(x, counts, primary, fit, test, n_components: int) -> dict[str, 
 
 def score_runs(runs: Mapping[str, object], counts, primary, fit, test, *,
                n_components: int = 100, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Score every embedding checkpoint of every run with both probes, with 95 % intervals.
+    """Score every embedding checkpoint of every run with both crop probes, with 95 % intervals.
 
     ``runs`` maps a setting to its :class:`~radiolib.evaluate.budget.BudgetRun` (or anything
     with ``checkpoints`` and ``embeddings(epoch)``). One bootstrap of the test crops is shared
@@ -170,14 +205,41 @@ def score_runs(runs: Mapping[str, object], counts, primary, fit, test, *,
     """
     counts, primary = np.asarray(counts, float), np.asarray(primary).astype(str)
     truth = {"source count": counts[test], "primary frame label": primary[test]}
-    boot = Bootstrap(len(test), n_boot=n_boot, seed=seed)
+    return _curves(runs, truth, lambda x: _predictions(x, counts, primary, fit, test,
+                                                       n_components), n_boot=n_boot, seed=seed)
+
+
+def score_cutout_runs(runs: Mapping[str, object], labels, fit, test, *, n_boot: int = 1000,
+                      seed: int = 0) -> pd.DataFrame:
+    """Score every checkpoint of the cut-out runs with the morphology probe (95 % intervals).
+
+    A balanced logistic regression on the features of the ``fit`` sources predicts the
+    class of the ``test`` sources (balanced accuracy); the rest as :func:`score_runs`.
+    """
+    labels = np.asarray(labels).astype(str)
+
+    def predict(x):
+        x = np.asarray(x, np.float64)
+        return {MORPHOLOGY: linear_probe_fit(x[fit], labels[fit]).predict(x[test])}
+
+    return _curves(runs, {MORPHOLOGY: labels[test]}, predict, n_boot=n_boot, seed=seed)
+
+
+def _curves(runs: Mapping[str, object], truth: dict, predict, *, n_boot: int,
+            seed: int) -> pd.DataFrame:
+    """Return a row per (setting, epoch, probe), scored on one shared bootstrap.
+
+    ``predict(features)`` gives each probe's test predictions, scored against ``truth``.
+    """
+    n_test = len(next(iter(truth.values())))
+    boot = Bootstrap(n_test, n_boot=n_boot, seed=seed)
     rows = []
     for setting, run in runs.items():
         pace = run.idle_seconds_per_step()
-        preds = {int(e): _predictions(run.embeddings(int(e)), counts, primary, fit, test,
-                                      n_components) for e in run.checkpoints["epoch"]}
+        preds = {int(e): predict(run.embeddings(int(e))) for e in run.checkpoints["epoch"]}
         for row in run.checkpoints.itertuples():
-            for probe, (metric, _) in PROBES.items():
+            for probe in truth:
+                metric = PROBES[probe][0]
                 p, p0 = preds[int(row.epoch)][probe], preds[0][probe]
                 score = boot.interval(metric, truth[probe], p)
                 diff = boot.difference(metric, truth[probe], p, p0)
@@ -189,7 +251,7 @@ def score_runs(runs: Mapping[str, object], counts, primary, fit, test, *,
                     "load1": row.load1, "probe": probe, "metric": metric,
                     "value": score.value, "low": score.low, "high": score.high,
                     "diff": diff.value, "diff_low": diff.low, "diff_high": diff.high,
-                    "n_test": len(test)})
+                    "n_test": n_test})
     return pd.DataFrame(rows)
 
 
@@ -208,14 +270,34 @@ def references(crops, counts, primary, fit, test, *, n_boot: int = 1000,
     label = class_probe({}, primary[fit], primary[test],
                         images=(Rows(crops, fit, np.float32), Rows(crops, test, np.float32)),
                         metric="balanced_accuracy", probe="knn", n_boot=n_boot, seed=seed)
-    values, freq = np.unique(primary[fit], return_counts=True)
+    return {"source count": [_row(count, n) for n in count.predictions],
+            "primary frame label": [_commonest(primary, fit, test, n_boot, seed)]
+            + [_row(label, n) for n in label.predictions]}
+
+
+def cutout_references(cutouts, labels, fit, test, *, n_boot: int = 1000,
+                      seed: int = 0) -> dict[str, list[dict]]:
+    """Return the morphology probe's rows without a network, on the curves' test sources.
+
+    The commonest class, the pixel histogram and shape moments (the headroom), with the same
+    resamples as the curves.
+    """
+    labels = np.asarray(labels).astype(str)
+    scores = class_probe({}, labels[fit], labels[test],
+                         images=(Rows(cutouts, fit, np.float32), Rows(cutouts, test, np.float32)),
+                         metric="balanced_accuracy", n_boot=n_boot, seed=seed)
+    return {MORPHOLOGY: [_commonest(labels, fit, test, n_boot, seed)]
+            + [_row(scores, n) for n in scores.predictions]}
+
+
+def _commonest(labels, fit, test, n_boot: int, seed: int) -> dict:
+    """Return the row of guessing the commonest fitting label for every test item."""
+    values, freq = np.unique(labels[fit], return_counts=True)
     guess = np.full(len(test), values[freq.argmax()])
     iv = Bootstrap(len(test), n_boot=n_boot, seed=seed).interval("balanced_accuracy",
-                                                                 primary[test], guess)
-    return {"source count": [_row(count, n) for n in count.predictions],
-            "primary frame label": [{"name": "commonest label", "kind": "mean",
-                                     "value": iv.value, "low": iv.low, "high": iv.high}]
-            + [_row(label, n) for n in label.predictions]}
+                                                                 labels[test], guess)
+    return {"name": "commonest label", "kind": "mean", "value": iv.value, "low": iv.low,
+            "high": iv.high}
 
 
 def _cached_references(crops: TileSet, record: Path, fit, test, *, n_boot: int,
@@ -245,14 +327,47 @@ def _method(setting: str) -> str:
 
 def run_study(settings: Mapping[str, tuple], *, work: str | os.PathLike,
               cache_dir: str | os.PathLike, size: int = 3072, n_train: int = 12,
-              n_eval: int = 24, seed: int = 0, n_components: int = 100, n_boot: int = 1000,
+              n_eval: int = 24, cutout_fields: int = 16, cutout_size: int = 2048,
+              seed: int = 0, n_components: int = 100, n_boot: int = 1000,
               score: bool = True, progress: bool = False) -> pd.DataFrame | None:
     """Train (or reuse) every setting and score its checkpoints; see the module docstring.
 
-    Training pointings are seeds ``seed ..``, evaluation pointings ``seed + 2000 ..`` (half
-    fit the probes, half score them). Writes the curves to ``cache_dir/RESULTS`` and returns
+    Crop settings train on the crops of pointings seeds ``seed ..`` and are probed on those of
+    seeds ``seed + 2000 ..`` (half fit the probes, half score them). Cut-out settings
+    (:data:`ON_CUTOUTS`) train on the sources of ``cutout_fields`` FIRST-like fields of
+    ``cutout_size`` px (seeds ``seed + 5000 ..``) and are probed on those of as many other
+    fields (seeds ``seed + 4000 ..``). Writes the curves to ``cache_dir/RESULTS`` and returns
     them (``score=False``: only trains, and returns None).
     """
+    crop_settings = {k: v for k, v in settings.items() if k not in ON_CUTOUTS}
+    cut_settings = {k: v for k, v in settings.items() if k in ON_CUTOUTS}
+    parts, meta, refs = [], {}, {}
+    if crop_settings:
+        curves, info, ref = _crop_study(crop_settings, work=work, cache_dir=cache_dir,
+                                        size=size, n_train=n_train, n_eval=n_eval, seed=seed,
+                                        n_components=n_components, n_boot=n_boot, score=score,
+                                        progress=progress)
+        parts.append(curves)
+        meta |= info
+        refs |= ref
+    if cut_settings:
+        curves, info, ref = _cutout_study(cut_settings, work=work, cache_dir=cache_dir,
+                                          n_fields=cutout_fields, size=cutout_size, seed=seed,
+                                          n_boot=n_boot, score=score, progress=progress)
+        parts.append(curves)
+        meta |= info
+        refs |= ref
+    if not score:
+        return None
+    curves = pd.concat(parts, ignore_index=True)
+    write_curves(curves, cache_dir, cpu=cpu_model(), references=refs,
+                 settings={k: list(v) for k, v in settings.items()}, **meta)
+    return curves
+
+
+def _crop_study(settings, *, work, cache_dir, size, n_train, n_eval, seed, n_components,
+                n_boot, score, progress):
+    """Train and score the crop settings: (curves, meta, references), or Nones unscored."""
     train_crops = study_crops(range(seed, seed + n_train), size, work, "budget_train")
     eval_crops = study_crops(range(seed + 2000, seed + 2000 + n_eval), size, work, "budget_eval")
     index = eval_crops.index
@@ -268,16 +383,45 @@ def run_study(settings: Mapping[str, tuple], *, work: str | os.PathLike,
                                   progress=progress)
     _record_runs(cache_dir, runs)
     if not score:
-        return None
+        return None, {}, {}
     curves = score_runs(runs, index["n_sources"], index["primary"], fit, test,
                         n_components=n_components, n_boot=n_boot, seed=seed)
-    write_curves(curves, cache_dir, cpu=cpu_model(),
-                 references=_cached_references(eval_crops, Path(work) / "budget_eval.json", fit,
-                                               test, n_boot=n_boot, seed=seed),
-                 n_train_crops=len(train_crops),
-                 n_eval_crops=len(eval_crops), n_fit=len(fit), n_test=len(test),
-                 settings={k: list(v) for k, v in settings.items()}, size=size)
-    return curves
+    refs = _cached_references(eval_crops, Path(work) / "budget_eval.json", fit, test,
+                              n_boot=n_boot, seed=seed)
+    meta = {"n_train_crops": len(train_crops), "n_eval_crops": len(eval_crops),
+            "n_fit": len(fit), "n_test": len(test), "size": size}
+    return curves, meta, refs
+
+
+def _cutout_study(settings, *, work, cache_dir, n_fields, size, seed, n_boot, score,
+                  progress):
+    """Train and score the cut-out settings: (curves, meta, references), or Nones unscored."""
+    work = Path(work)
+    data, runs = {}, {}
+    for name, (method, epochs, every, changes) in settings.items():
+        config = setting_config(name, method, epochs, every, changes)
+        side = config.image_size
+        if side not in data:
+            train, _ = study_cutouts(range(seed + 5000, seed + 5000 + n_fields), size, side,
+                                     work / f"cutouts_train_{side}")
+            cuts, table = study_cutouts(range(seed + 4000, seed + 4000 + n_fields), size, side,
+                                        work / f"cutouts_eval_{side}")
+            data[side] = (ImageTensors(torch.from_numpy(stacks(train, side))), cuts, table)
+        train_set, cuts, table = data[side]
+        runs[name] = budget_train(config, train_set, torch.from_numpy(stacks(cuts, side)),
+                                  cache_dir=cache_dir, progress=progress)
+    _record_runs(cache_dir, runs)
+    if not score:
+        return None, {}, {}
+    _, cuts, table = next(iter(data.values()))
+    fit, test = group_split(table["field"], seed=seed)
+    curves = score_cutout_runs(runs, table["class"], fit, test, n_boot=n_boot, seed=seed)
+    refs = cutout_references(np.asarray(cuts), table["class"], fit, test, n_boot=n_boot,
+                             seed=seed)
+    meta = {"n_train_cutouts": len(next(iter(data.values()))[0]), "n_eval_cutouts": len(table),
+            "cutout_fit": len(fit), "cutout_test": len(test), "cutout_fields": n_fields,
+            "cutout_size": size}
+    return curves, meta, refs
 
 
 def study_settings(*, pilot: bool = True, long: bool = False,
@@ -306,7 +450,7 @@ def book_study(study_dir: str | os.PathLike, work: str | os.PathLike, *, tiny: b
         return curves, meta, True
     work = Path(work)
     run_study(TINY, work=work, cache_dir=work / "budget_tiny", size=size, n_train=2,
-              n_eval=4, n_components=10, n_boot=100)
+              n_eval=4, cutout_fields=2, cutout_size=1024, n_components=10, n_boot=100)
     curves, meta = read_curves(work / "budget_tiny")
     return curves, meta, False
 
@@ -318,12 +462,21 @@ def study_text(curves: pd.DataFrame, meta: dict, real: bool) -> str:
                 "profile, or no study cached yet: `make pretrain` or `radiolib study` writes "
                 "it): they show that the code works, and their numbers mean nothing.")
     longest = curves.groupby("setting")["minutes"].max()
+    data = []
+    if "n_train_crops" in meta:
+        data.append(f"the crop settings trained on {meta['n_train_crops']} MGCLS-like crops and "
+                    f"were probed on {meta['n_eval_crops']} crops of other pointings "
+                    f"({meta['n_fit']} fit, {meta['n_test']} scored)")
+    if "n_train_cutouts" in meta:
+        data.append(f"the cut-out settings trained on {meta['n_train_cutouts']} cut-outs of "
+                    f"simulated FIRST-like sources and were probed on {meta['n_eval_cutouts']} "
+                    f"sources of {meta['cutout_fields']} other fields ({meta['cutout_fit']} fit, "
+                    f"{meta['cutout_test']} scored)")
     return (f"The study ran on {meta['cpu']} with {int(curves['threads'].max())} threads: "
             f"{len(longest)} settings, {longest.sum():.0f} minutes of training in all (CPU "
             f"time / threads; {curves.groupby('setting')['wall_minutes'].max().sum():.0f} "
-            f"wall-clock minutes at a mean load of {curves['load1'].mean():.1f}), trained on "
-            f"{meta['n_train_crops']} crops and probed on {meta['n_eval_crops']} crops of "
-            f"other pointings ({meta['n_fit']} fit, {meta['n_test']} scored).")
+            f"wall-clock minutes at a mean load of {curves['load1'].mean():.1f}); "
+            + "; ".join(data) + ".")
 
 
 def best_settings(curves: pd.DataFrame, budget_minutes: float) -> pd.DataFrame:
@@ -459,6 +612,8 @@ def budget_result(curves: pd.DataFrame, budget_minutes: float, *,
     table = pd.DataFrame(rows)
     verdicts = {probe: _verdict(probe, t, budget_minutes)
                 for probe, t in table.groupby("probe", sort=False)}
+    verdicts |= {probe: f"{probe}: no setting of this study was scored on it (`make pretrain` "
+                        "runs every probe's settings)." for probe in PROBES if probe not in verdicts}
     return PaperResult(table, records, note=note, details={"verdicts": verdicts})
 
 

@@ -68,7 +68,7 @@ def test_score_runs_and_verdict_when_ssl_learns():
     fit, test = group_split(fields)
     runs = {"SimCLR learns": _learning_run(rng, counts)}
     curves = pb.score_runs(runs, counts, label, fit, test, n_components=8, n_boot=200)
-    assert set(curves["probe"]) == set(pb.PROBES)
+    assert set(curves["probe"]) == set(pb.CROP_PROBES)
     count = curves[curves["probe"] == "source count"].set_index("epoch")
     assert (count["low"] <= count["value"]).all() and (count["value"] <= count["high"]).all()
     assert count.loc[0, "diff"] == 0
@@ -85,7 +85,63 @@ def test_score_runs_and_verdict_when_ssl_learns():
     assert not early.table.set_index("probe").loc["source count", "beats_random"]
     assert "no setting beats" in early.details["verdicts"]["source count"]
     best = pb.best_settings(curves, 5)
-    assert set(best["probe"]) == set(pb.PROBES) and (best["setting"] == "SimCLR learns").all()
+    assert set(best["probe"]) == set(pb.CROP_PROBES)
+    assert (best["setting"] == "SimCLR learns").all()
+
+
+def test_cutout_runs_are_scored_on_the_morphology_probe():
+    rng = np.random.default_rng(3)
+    classes = np.array(["1C-1P", "1C-2P", "2C-2P"])
+    y = classes[rng.integers(0, 3, 900)]
+    fields = np.repeat([f"first_{i}" for i in range(10)], 90)
+    noise = rng.normal(size=(900, 8))
+    learned = noise.copy()
+    learned[:, :3] += 3.0 * (y[:, None] == classes)  # one feature per class
+    run = _Run({0: noise, 1: noise + 0.01 * rng.normal(size=noise.shape), 2: learned},
+               {0: 0.0, 1: 1.0, 2: 2.0})
+    fit, test = group_split(fields)
+    curves = pb.score_cutout_runs({"SimCLR cut-outs": run}, y, fit, test, n_boot=200)
+    assert set(curves["probe"]) == {pb.MORPHOLOGY}
+    assert (curves["metric"] == "balanced_accuracy").all() and (curves["n_test"] == 450).all()
+    by_epoch = curves.set_index("epoch")
+    assert by_epoch.loc[0, "value"] < 0.45 < 0.9 < by_epoch.loc[2, "value"]
+    result = pb.budget_result(curves, budget_minutes=5)
+    assert result.table.set_index("probe").loc[pb.MORPHOLOGY, "beats_random"]
+    assert pb.MORPHOLOGY in result.details["verdicts"]
+    refs = pb.cutout_references(rng.normal(size=(900, 16, 16)), y, fit, test, n_boot=100)
+    assert [r["name"] for r in refs[pb.MORPHOLOGY]][0] == "commonest label"
+    assert refs[pb.MORPHOLOGY][0]["value"] == pytest.approx(1 / 3)  # one class of three
+
+
+def test_run_study_sends_each_setting_to_its_data(tmp_path, monkeypatch):
+    called = {}
+
+    def fake(kind):
+        def study(settings, **kw):
+            called[kind] = sorted(settings)
+            rows = pd.DataFrame({"setting": list(settings), "probe": kind})
+            return rows, {f"n_{kind}": 1}, {kind: []}
+        return study
+
+    monkeypatch.setattr(pb, "_crop_study", fake("crops"))
+    monkeypatch.setattr(pb, "_cutout_study", fake("cutouts"))
+    cut = next(iter(pb.ON_CUTOUTS & set(pb.LONG)))
+    settings = pb.study_settings(long=True)
+    curves = pb.run_study(settings, work=tmp_path, cache_dir=tmp_path)
+    assert called["cutouts"] == [cut]
+    assert called["crops"] == sorted(set(settings) - {cut})
+    _, meta = pb.read_curves(tmp_path)
+    assert meta["n_crops"] == meta["n_cutouts"] == 1 and set(meta["references"]) == {
+        "crops", "cutouts"}
+    assert len(curves) == len(settings)
+
+
+def test_study_cutouts_cut_every_classified_source(tmp_path):
+    cuts, table = pb.study_cutouts([7, 8], 1024, 32, tmp_path)
+    assert cuts.shape[1:] == (32, 32) and len(cuts) == len(table) > 0
+    assert set(table["field"]) <= {"first_7", "first_8"} and table["snr"].min() >= 5
+    with pytest.raises(ValueError, match="consecutive"):
+        pb.study_cutouts([7, 9], 1024, 32, tmp_path)
 
 
 def test_no_claim_when_nothing_is_learned():
@@ -98,9 +154,12 @@ def test_no_claim_when_nothing_is_learned():
                            n_boot=200)
     result = pb.budget_result(curves, budget_minutes=5)
     assert not result.table["beats_random"].any()
-    for sentence in result.details["verdicts"].values():
-        assert "no setting beats" in sentence and "at 95 % within" not in sentence
-        assert "inf" not in sentence
+    verdicts = result.details["verdicts"]
+    assert set(verdicts) == set(pb.PROBES)
+    for probe in pb.CROP_PROBES:
+        assert "no setting beats" in verdicts[probe] and "at 95 % within" not in verdicts[probe]
+        assert "inf" not in verdicts[probe]
+    assert "no setting of this study was scored" in verdicts[pb.MORPHOLOGY]
 
 
 def test_minutes_needed_extrapolates_a_log_linear_trend():
