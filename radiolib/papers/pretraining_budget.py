@@ -601,7 +601,8 @@ def budget_result(curves: pd.DataFrame, budget_minutes: float, *,
                      "random_high": start["high"], "ssl": best["value"], "ssl_low": best["low"],
                      "ssl_high": best["high"], "minutes": best["minutes"],
                      "idle_minutes": best.get("idle_minutes", np.nan),
-                     "epoch": int(best["epoch"]), "within_budget": bool(len(within)),
+                     "epoch": int(best["epoch"]), "longest_minutes": float(g["minutes"].max()),
+                     "within_budget": bool(len(within)),
                      "beats_random": bool(apart and _paired_better(best))})
         rows[-1]["minutes_needed"] = (float("nan") if rows[-1]["beats_random"]
                                       else _minutes_needed(g, lower))
@@ -659,8 +660,9 @@ def _verdict(probe: str, t: pd.DataFrame, budget: float) -> str:
         w = t.loc[need[np.isfinite(need)].idxmin()]
         return (f"{none}; the trend of {w['setting']} ({metric} against log-minutes) would "
                 f"clear it after about {w['minutes_needed']:.0f} min (an extrapolation).")
+    longest = t["longest_minutes"].max()
     if len(need):
         return (f"{none}; the trends that improve at all would need more than "
-                f"{EXTRAPOLATE} times the longest run: no useful estimate.")
-    return (f"{none}, and no curve improves on it: the study gives no estimate of the "
-            f"minutes it would take.")
+                f"{EXTRAPOLATE} times the longest run ({longest:.0f} min): no useful estimate.")
+    return (f"{none}, and no curve improves on it in up to {longest:.0f} min of training: it "
+            f"would take more than that, and the study cannot say how much more.")

@@ -235,3 +235,15 @@ def test_long_checkpoints_are_found_only_when_the_study_trained_them(tmp_path):
     found = pb.long_checkpoints(tmp_path)
     assert list(found) == [next(iter(pb.LONG))]  # pilot settings are not long ones
     assert found[next(iter(pb.LONG))].resolve() == runs[next(iter(pb.LONG))].checkpoint.resolve()
+
+
+def test_verdict_without_a_trend_gives_the_minutes_tried_as_a_lower_bound():
+    t = pd.DataFrame({"beats_random": [False, False], "within_budget": [True, True],
+                      "minutes_needed": [np.nan, np.nan], "longest_minutes": [3.0, 14.2],
+                      "setting": ["a", "b"]})
+    sentence = pb._verdict("source count", t, budget=5)
+    assert "no curve improves on it in up to 14 min of training" in sentence
+    assert "more than that" in sentence
+    t["minutes_needed"] = [np.inf, np.nan]
+    assert f"more than {pb.EXTRAPOLATE} times the longest run (14 min)" in \
+        pb._verdict("source count", t, budget=5)
