@@ -613,8 +613,9 @@ def budget_result(curves: pd.DataFrame, budget_minutes: float, *,
     table = pd.DataFrame(rows)
     verdicts = {probe: _verdict(probe, t, budget_minutes)
                 for probe, t in table.groupby("probe", sort=False)}
-    verdicts |= {probe: f"{probe}: no setting of this study was scored on it (`make pretrain` "
-                        "runs every probe's settings)." for probe in PROBES if probe not in verdicts}
+    verdicts |= {probe: f"{probe}: no setting of this study was scored on it (`make "
+                        "pretrain` runs every probe's settings)."
+                 for probe in PROBES if probe not in verdicts}
     return PaperResult(table, records, note=note, details={"verdicts": verdicts})
 
 

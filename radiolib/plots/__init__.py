@@ -22,6 +22,7 @@ from radiolib.plots.detect import (
 )
 from radiolib.plots.evaluate import (
     plot_attention_maps,
+    plot_count_scatter,
     plot_feature_maps,
     plot_label_count_curves,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "plot_channels",
     "plot_completeness_vs_flux",
     "plot_confusion",
+    "plot_count_scatter",
     "plot_detection_examples",
     "plot_f1_by_class",
     "plot_f1_per_class",

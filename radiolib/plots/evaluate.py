@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["plot_attention_maps", "plot_feature_maps", "plot_label_count_curves"]
+__all__ = ["plot_attention_maps", "plot_count_scatter", "plot_feature_maps",
+           "plot_label_count_curves"]
 
 
 def plot_label_count_curves(curves: pd.DataFrame, ax=None, *, metric: str = "accuracy",
@@ -77,4 +78,27 @@ def plot_attention_maps(images: np.ndarray, maps: np.ndarray, *,
             ax.set_xticks([]), ax.set_yticks([])
     axes[0, 0].set_ylabel("image")
     axes[1, 0].set_ylabel("CLS attention")
+    return fig
+
+
+def plot_count_scatter(truth, predictions: Mapping[str, np.ndarray], *,
+                       threshold: float | None = None, panel: float = 3.4) -> Figure:
+    """One panel per model: predicted against catalogue source count per crop (Fig. 8).
+
+    The diagonal is a perfect prediction; ``threshold`` draws the count above which the paper
+    checks for under-prediction (60 sources on MGCLS).
+    """
+    truth = np.asarray(truth, float)
+    fig, axes = plt.subplots(1, len(predictions), figsize=(panel * len(predictions), panel),
+                             squeeze=False)
+    top = max(truth.max(), *(np.max(p) for p in predictions.values())) * 1.05
+    for ax, (name, pred) in zip(axes[0], predictions.items(), strict=True):
+        ax.scatter(truth, pred, s=5, alpha=0.5)
+        ax.plot([0, top], [0, top], color="0.4", lw=1)
+        if threshold is not None and threshold < top:
+            ax.axvline(threshold, color="0.6", ls=":", lw=1)
+            ax.axhline(threshold, color="0.6", ls=":", lw=1)
+        ax.set(xlim=(0, top), ylim=(min(0, np.min(pred)), top), title=name,
+               xlabel="catalogue sources per crop", ylabel="predicted")
+    fig.tight_layout()
     return fig

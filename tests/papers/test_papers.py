@@ -68,14 +68,40 @@ def test_count_mse_table_records_the_published_keys():
     assert result.table.columns[0] == "kind" and list(result.table.columns[2:]) == \
         ["low", "high"]
     assert mse["ResNet50 (DINO)"] < 1 < mse["predict the mean"]  # the signal is found
-    for key in lastufka2024.COUNT_MSE_KEYS["ResNet50"]:
-        assert result.records[key] == mse["ResNet50 (DINO)"]
-        assert 0 < result.uncertainties[key] < 1
-    assert not any(k in result.records for k in lastufka2024.COUNT_MSE_KEYS["ViT-S/8"])
+    # the published keys are the paper probe's (paper_count_result); this is the cross-check
+    assert not any(k in result.records for keys in lastufka2024.COUNT_MSE_KEYS.values()
+                   for k in keys)
+    assert result.records["extra.dino.count_mse.resnet50_dino"] == mse["ResNet50 (DINO)"]
     assert result.records["extra.dino.count_mse.predict_the_mean"] == mse["predict the mean"]
     assert "ResNet50 (untrained)" not in result.text  # no untrained ResNet50 to compare
     assert "- ResNet50 (DINO) beats predict the mean at 95 %" in result.text
     assert "ViT-S/8 (untrained) and predict the mean are indistinguishable" in result.text
+
+
+def test_paper_count_result_drops_outliers_and_records_the_published_keys():
+    counts, features = _features(n=2000)  # SGD at the paper's rate: enough steps to converge
+    counts[:3] = [200.0, 210.0, 190.0]  # far beyond 3 std of the mean: dropped
+    features["ResNet50 (DINO)"][:3, 0] = counts[:3]
+    result = lastufka2024.paper_count_result(features, counts, n_runs=2, seed=0, note="t")
+    table = result.table
+    assert (table["n_excluded"] == 3).all() and result.records[
+        "extra.paper_probe.mgcls_outliers"] == 3
+    assert table.loc["ResNet50 (DINO)", "mse"] < 2 < table.loc["ViT-S/8 (untrained)", "mse"]
+    for key in lastufka2024.COUNT_MSE_KEYS["ResNet50"]:
+        assert result.records[key] == table.loc["ResNet50 (DINO)", "mse"]
+        assert result.uncertainties[key] == table.loc["ResNet50 (DINO)", "mse_std"]
+    assert not any(k in result.records for k in lastufka2024.COUNT_MSE_KEYS["ViT-S/8"])
+    truth = result.details["truth"]
+    assert truth.max() < 100 and len(truth) == round(0.3 * 2000) - np.sum(
+        np.isin(np.arange(3), holdout_split(2000, 0.3, seed=0)[1]))
+    assert {len(p) for p in result.details["predictions"].values()} == {len(truth)}
+    assert "3 crops beyond 3 std" in result.note and "2 probe runs" in result.note
+
+
+def test_upper_tail_counts_shares_above_the_threshold():
+    tail = lastufka2024.upper_tail([10, 70, 20, 65], {"a": np.array([61.0, 5, 5, 5])}, 60)
+    assert tail.loc["catalogue", "share above %"] == 50.0
+    assert tail.loc["a", "share above %"] == 25.0 and tail.loc["a", "max"] == 61.0
 
 
 def test_count_mse_table_reference_rows():
