@@ -45,7 +45,7 @@ __all__ = ["ABLATION_KEYS", "ABLATION_SWITCHES", "COUNT_MSE_KEYS", "MIRABEST_ERR
            "RGD_FINETUNE_KEY", "TEST_FRACTION", "ablation_combos", "ablation_label",
            "ablation_table", "count_mse_table", "finetune_records", "frozen_probes",
            "MIRABEST_F1_KEYS", "TAIL_KEYS", "TAIL_THRESHOLD", "paper_count_result",
-           "paper_probe_result", "upper_tail",
+           "paper_probe_result", "upper_tail", "crop_colourings",
            "mgcls_crops", "probe_records", "run_recipe", "TABLE5_CROP", "TABLE5_HIDDEN",
            "TABLE5_LAST_EPOCHS", "TABLE5_LAYERS", "TABLE5_MODELS", "TABLE6_COUNTS",
            "TABLE6_TOTAL", "label_study", "layer_study", "table5_key", "table6_counts",
@@ -199,6 +199,27 @@ def upper_tail(truth, predictions: Mapping[str, np.ndarray], threshold: float) -
     rows += [{"row": name, "share above %": 100 * float(np.mean(np.asarray(p) > threshold)),
               "max": float(np.max(p))} for name, p in predictions.items()]
     return pd.DataFrame(rows).set_index("row")
+
+
+def crop_colourings(crops) -> dict[str, np.ndarray]:
+    """Fig. 6's colourings of crops (a TileSet): pointing, its data-quality flag, source count.
+
+    The paper colours its t-SNE map by data set, field and compact sources per crop, and
+    points at one field of DQF 2 (bright-source artefacts) that stands apart; the flag of a
+    simulated pointing is the ``DQF`` card of its FITS header (-1 where there is none).
+    """
+    from astropy.io import fits
+
+    index = crops.index
+    flags = {}
+    for name, info in crops.fields.items():
+        try:
+            flags[name] = int(fits.getheader(info["path"]).get("DQF", -1))
+        except OSError:  # the field file moved away: its crops remain, the flag is unknown
+            flags[name] = -1
+    field = index["field"].astype(str).to_numpy()
+    return {"pointing": field, "DQF": np.array([f"DQF {flags.get(f, -1)}" for f in field]),
+            "sources per crop": index["n_sources"].to_numpy()}
 
 
 def paper_count_result(features: dict[str, np.ndarray], counts, *, n_runs: int = PROBE_N_RUNS,

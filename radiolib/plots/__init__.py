@@ -24,7 +24,9 @@ from radiolib.plots.evaluate import (
     plot_attention_maps,
     plot_count_scatter,
     plot_feature_maps,
+    plot_head_attention,
     plot_label_count_curves,
+    plot_map_colourings,
 )
 from radiolib.plots.sky import (
     display_norm,
@@ -66,6 +68,8 @@ __all__ = [
     "plot_f1_vs_ntrain",
     "plot_sky_detections",
     "plot_feature_maps",
+    "plot_head_attention",
+    "plot_map_colourings",
     "plot_field_gallery",
     "plot_field_zooms",
     "plot_fields_by_flag",

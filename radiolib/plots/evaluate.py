@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 __all__ = ["plot_attention_maps", "plot_count_scatter", "plot_feature_maps",
-           "plot_label_count_curves"]
+           "plot_head_attention", "plot_label_count_curves", "plot_map_colourings"]
 
 
 def plot_label_count_curves(curves: pd.DataFrame, ax=None, *, metric: str = "accuracy",
@@ -101,4 +101,55 @@ def plot_count_scatter(truth, predictions: Mapping[str, np.ndarray], *,
         ax.set(xlim=(0, top), ylim=(min(0, np.min(pred)), top), title=name,
                xlabel="catalogue sources per crop", ylabel="predicted")
     fig.tight_layout()
+    return fig
+
+
+def plot_map_colourings(xy: np.ndarray, colourings: Mapping[str, Sequence], *,
+                        panel: float = 3.6, max_legend: int = 12) -> Figure:
+    """One panel per colouring of the same 2-D feature map (Fig. 6: by set, field, count).
+
+    A colouring of numbers gets a colour bar; one of names (fields, flags) gets one colour per
+    name, listed in a legend when there are at most ``max_legend`` of them.
+    """
+    xy = np.asarray(xy)
+    fig, axes = plt.subplots(1, len(colourings), figsize=(panel * len(colourings), panel),
+                             squeeze=False, layout="constrained")
+    for ax, (name, values) in zip(axes[0], colourings.items(), strict=True):
+        values = np.asarray(values)
+        if values.dtype.kind in "fiu" and len(np.unique(values)) > max_legend:
+            dots = ax.scatter(xy[:, 0], xy[:, 1], c=values, s=4, cmap="viridis")
+            fig.colorbar(dots, ax=ax, shrink=0.8)
+        else:
+            names = list(dict.fromkeys(values.astype(str)))
+            cmap = plt.get_cmap("tab20" if len(names) > 10 else "tab10")
+            for i, n in enumerate(sorted(names)):
+                sel = values.astype(str) == n
+                ax.scatter(xy[sel, 0], xy[sel, 1], s=4, color=cmap(i % cmap.N), label=n)
+            if len(names) <= max_legend:
+                ax.legend(fontsize="x-small", markerscale=2, loc="best")
+        ax.set(title=f"coloured by {name}", xticks=[], yticks=[])
+    return fig
+
+
+def plot_head_attention(images: np.ndarray, maps: np.ndarray, *, quantile: float = 0.9,
+                        panel: float = 1.6) -> Figure:
+    """Each image (a row) with each attention head's top patches outlined (Fig. 7).
+
+    ``images`` is (N, H, W); ``maps`` is (N, heads, h, w). The contour encloses the patches
+    above the ``quantile`` of that head's attention (the paper: the 90th percentile).
+    """
+    n, heads = maps.shape[:2]
+    fig, axes = plt.subplots(n, heads, figsize=(panel * heads, panel * n), squeeze=False,
+                             layout="constrained")
+    for i in range(n):
+        height, width = images[i].shape
+        for h in range(heads):
+            ax = axes[i, h]
+            ax.imshow(images[i], cmap="gray", origin="lower")
+            m = np.kron(maps[i, h], np.ones((height // maps.shape[2], width // maps.shape[3])))
+            ax.contour(m >= np.quantile(maps[i, h], quantile), levels=[0.5], colors="red",
+                       linewidths=0.8, origin="lower")
+            ax.set_xticks([]), ax.set_yticks([])
+            if i == 0:
+                ax.set_title(f"head {h}", fontsize="small")
     return fig

@@ -315,3 +315,16 @@ def test_label_study_skips_counts_too_small_for_the_probe():
     with pytest.raises(ValueError, match="no Table 6 count"):
         few = [0, 12, 13]  # 3 labels of 2 classes: below 2 a class at every count
         lastufka2024.label_study({"ours": (x[few], x)}, y[few], y, settings=quick)
+
+
+def test_crop_colourings_read_each_pointing_flag(tmp_path):
+    crops = lastufka2024.mgcls_crops([3, 4], 768, tmp_path, "crops")
+    colours = lastufka2024.crop_colourings(crops)
+    flags = {}
+    from astropy.io import fits
+    for seed in (3, 4):
+        flags[f"mgcls_{seed}"] = fits.getheader(tmp_path / "fields" / f"mgcls_{seed}.fits")["DQF"]
+    assert len(colours["pointing"]) == len(crops) == len(colours["DQF"])
+    for field, flag in zip(colours["pointing"], colours["DQF"], strict=True):
+        assert flag == f"DQF {flags[field]}"
+    assert (colours["sources per crop"] == crops.index["n_sources"].to_numpy()).all()

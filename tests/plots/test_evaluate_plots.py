@@ -46,3 +46,29 @@ def test_attention_maps_cover_their_image():
     assert len(fig.axes) == 6
     shown = fig.axes[3].get_images()[0]  # the bottom row, first column (row-major axes)
     assert shown.get_extent() in ([0, 32, 0, 32], (0, 32, 0, 32))
+
+
+def test_map_colourings_one_panel_each_with_a_legend_or_a_colour_bar():
+    from radiolib.plots import plot_map_colourings
+
+    rng = np.random.default_rng(0)
+    xy = rng.normal(size=(40, 2))
+    fig = plot_map_colourings(xy, {"pointing": np.repeat(["a", "b"], 20),
+                                   "count": rng.integers(0, 60, 40)})
+    names, counts = fig.axes[0], fig.axes[1]
+    assert [t.get_text() for t in names.get_legend().get_texts()] == ["a", "b"]
+    assert counts.get_legend() is None and len(fig.axes) == 3  # the third: the colour bar
+    assert names.get_title() == "coloured by pointing"
+
+
+def test_head_attention_outlines_the_top_patches_of_each_head():
+    from radiolib.plots import plot_head_attention
+
+    maps = np.random.default_rng(1).uniform(0, 0.1, (1, 2, 4, 4))
+    maps[0, 0, 0, 0] = maps[0, 1, 3, 3] = 1.0  # one hot patch per head, the only one above
+    fig = plot_head_attention(np.ones((1, 32, 32)), maps, quantile=0.95)
+    assert len(fig.axes) == 2
+    for ax, (y, x) in zip(fig.axes, [(0, 0), (3, 3)], strict=True):
+        (verts,) = [p.vertices for c in ax.collections for p in c.get_paths() if len(p)]
+        centre = verts.mean(axis=0)  # the contour circles the hot 8x8 patch
+        assert abs(centre[0] - (8 * x + 3.5)) < 3 and abs(centre[1] - (8 * y + 3.5)) < 3
