@@ -45,7 +45,7 @@ __all__ = ["ABLATION_KEYS", "ABLATION_SWITCHES", "COUNT_MSE_KEYS", "MIRABEST_ERR
            "RGD_FINETUNE_KEY", "TEST_FRACTION", "ablation_combos", "ablation_label",
            "ablation_table", "count_mse_table", "finetune_records", "frozen_probes",
            "MIRABEST_F1_KEYS", "TAIL_KEYS", "TAIL_THRESHOLD", "paper_count_result",
-           "paper_probe_result", "upper_tail", "crop_colourings",
+           "paper_probe_result", "upper_tail", "crop_colourings", "TABLE4_TASKS", "table4_panels",
            "mgcls_crops", "probe_records", "run_recipe", "TABLE5_CROP", "TABLE5_HIDDEN",
            "TABLE5_LAST_EPOCHS", "TABLE5_LAYERS", "TABLE5_MODELS", "TABLE6_COUNTS",
            "TABLE6_TOTAL", "label_study", "layer_study", "table5_key", "table6_counts",
@@ -199,6 +199,45 @@ def upper_tail(truth, predictions: Mapping[str, np.ndarray], threshold: float) -
     rows += [{"row": name, "share above %": 100 * float(np.mean(np.asarray(p) > threshold)),
               "max": float(np.max(p))} for name, p in predictions.items()]
     return pd.DataFrame(rows).set_index("row")
+
+
+#: Table 4's columns, as the key prefix of each cell (``lastufka2024.table4.<task>_<backbone>``),
+#: the metric's name and whether lower is better: the panels of Figs 9-10.
+TABLE4_TASKS = {"mgcls_mse": ("MGCLS source count", "MSE", True),
+                "mightee_mse": ("MIGHTEE source count", "MSE", True),
+                "mirabest_error": ("MiraBest", "error", True),
+                "mirabest_f1": ("MiraBest", "F1", False),
+                "mightee_fr_error": ("MIGHTEE_FR", "error", True),
+                "mightee_fr_f1": ("MIGHTEE_FR", "F1", False),
+                "rgd_accuracy": ("RGD (fine-tuned)", "accuracy", False)}
+
+
+def table4_panels(report: pd.DataFrame) -> pd.DataFrame:
+    """Table 4 as Figs 9-10 draw it: one row per (task, backbone), published and reproduced.
+
+    ``report`` is :func:`radiolib.results.report_table`'s frame. Columns: ``task, metric,
+    lower_better, backbone, published, uncertainty, reproduced, reproduced_uncertainty,
+    evidence`` (reproduced values are NaN where no notebook recorded the cell).
+    """
+    rows = []
+    cells = report[report.index.str.startswith("lastufka2024.table4.")]
+    for key, row in cells.iterrows():
+        cell = key.removeprefix("lastufka2024.table4.")
+        prefix = max((t for t in TABLE4_TASKS if cell.startswith(t + "_")), key=len, default=None)
+        if prefix is None:
+            continue
+        task, metric, lower = TABLE4_TASKS[prefix]
+        rows.append({"task": task, "metric": metric, "lower_better": lower,
+                     "backbone": cell[len(prefix) + 1:], "published": row["published"],
+                     "uncertainty": row["uncertainty"], "reproduced": row["reproduced"],
+                     "reproduced_uncertainty": row["reproduced_uncertainty"],
+                     "evidence": row["evidence"]})
+    out = pd.DataFrame(rows, columns=["task", "metric", "lower_better", "backbone", "published",
+                                      "uncertainty", "reproduced", "reproduced_uncertainty",
+                                      "evidence"])
+    for col in ("published", "uncertainty", "reproduced", "reproduced_uncertainty"):
+        out[col] = pd.to_numeric(out[col], errors="coerce")
+    return out
 
 
 def crop_colourings(crops) -> dict[str, np.ndarray]:

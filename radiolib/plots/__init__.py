@@ -22,6 +22,7 @@ from radiolib.plots.detect import (
 )
 from radiolib.plots.evaluate import (
     plot_attention_maps,
+    plot_backbone_panels,
     plot_count_scatter,
     plot_feature_maps,
     plot_head_attention,
@@ -55,6 +56,7 @@ __all__ = [
     "display_norm",
     "plot_ablation",
     "plot_attention_maps",
+    "plot_backbone_panels",
     "plot_budget_curves",
     "plot_augmentation_gallery",
     "plot_centre_edge",

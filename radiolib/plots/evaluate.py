@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["plot_attention_maps", "plot_count_scatter", "plot_feature_maps",
+__all__ = ["plot_attention_maps", "plot_backbone_panels", "plot_count_scatter", "plot_feature_maps",
            "plot_head_attention", "plot_label_count_curves", "plot_map_colourings"]
 
 
@@ -152,4 +152,32 @@ def plot_head_attention(images: np.ndarray, maps: np.ndarray, *, quantile: float
             ax.set_xticks([]), ax.set_yticks([])
             if i == 0:
                 ax.set_title(f"head {h}", fontsize="small")
+    return fig
+
+
+def plot_backbone_panels(cells: pd.DataFrame, *, panel: float = 3.0) -> Figure:
+    """One panel per task and metric: each backbone's published value and ours (Figs 9-10).
+
+    ``cells`` has ``task, metric, lower_better, backbone, published, uncertainty, reproduced,
+    reproduced_uncertainty``. Published values are hollow markers, reproduced ones filled;
+    a backbone we did not run has only the hollow one.
+    """
+    groups = list(cells.groupby(["task", "metric"], sort=False))
+    ncols = min(4, len(groups))
+    nrows = -(-len(groups) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel * 1.3 * ncols, panel * nrows),
+                             squeeze=False, layout="constrained")
+    for ax, ((task, metric), g) in zip(axes.flat, groups, strict=False):
+        y = np.arange(len(g))
+        ax.errorbar(g["published"], y, xerr=g["uncertainty"].fillna(0), fmt="o", mfc="white",
+                    color="C0", label="published", capsize=2)
+        ax.errorbar(g["reproduced"], y + 0.2, xerr=g["reproduced_uncertainty"].fillna(0),
+                    fmt="s", color="C3", label="reproduced", capsize=2)
+        ax.set_yticks(y, g["backbone"].str.replace("_", " "), fontsize="x-small")
+        better = "lower" if bool(g["lower_better"].iloc[0]) else "higher"
+        ax.set(title=f"{task}: {metric}", xlabel=f"{metric} ({better} is better)")
+        ax.invert_yaxis()
+    for ax in list(axes.flat)[len(groups):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize="x-small", loc="best")
     return fig

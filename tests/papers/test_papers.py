@@ -328,3 +328,21 @@ def test_crop_colourings_read_each_pointing_flag(tmp_path):
     for field, flag in zip(colours["pointing"], colours["DQF"], strict=True):
         assert flag == f"DQF {flags[field]}"
     assert (colours["sources per crop"] == crops.index["n_sources"].to_numpy()).all()
+
+
+def test_table4_panels_split_keys_into_task_and_backbone():
+    report = pd.DataFrame({
+        "published": [0.1, 49.19, 0.76, 1.0], "uncertainty": [None, 0.06, None, None],
+        "reproduced": [0.2, None, None, 5.0], "reproduced_uncertainty": [0.01, None, None, 1.0],
+        "evidence": ["analogue", None, None, "analogue"]},
+        index=["lastufka2024.table4.mightee_fr_error_resnet50_mgcls",
+               "lastufka2024.table4.mgcls_mse_resnet50_mgcls",
+               "lastufka2024.table4.rgd_accuracy_dino_resnet50_imagenet",
+               "lastufka2024.fig5.count_mse_resnet50"])
+    cells = lastufka2024.table4_panels(report).set_index(["task", "metric", "backbone"])
+    assert len(cells) == 3  # the Fig. 5 row is not a Table 4 cell
+    fr = cells.loc[("MIGHTEE_FR", "error", "resnet50_mgcls")]  # not "mightee_mse"-like prefixes
+    assert fr["reproduced"] == 0.2 and bool(fr["lower_better"])
+    assert np.isnan(cells.loc[("MGCLS source count", "MSE", "resnet50_mgcls"), "reproduced"])
+    assert not cells.loc[("RGD (fine-tuned)", "accuracy", "dino_resnet50_imagenet"),
+                         "lower_better"]

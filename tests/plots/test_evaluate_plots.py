@@ -72,3 +72,19 @@ def test_head_attention_outlines_the_top_patches_of_each_head():
         (verts,) = [p.vertices for c in ax.collections for p in c.get_paths() if len(p)]
         centre = verts.mean(axis=0)  # the contour circles the hot 8x8 patch
         assert abs(centre[0] - (8 * x + 3.5)) < 3 and abs(centre[1] - (8 * y + 3.5)) < 3
+
+
+def test_backbone_panels_one_panel_per_task_and_metric():
+    from radiolib.plots import plot_backbone_panels
+
+    cells = pd.DataFrame({"task": ["MiraBest", "MiraBest", "MiraBest", "RGD"],
+                          "metric": ["error", "error", "F1", "accuracy"],
+                          "lower_better": [True, True, False, False],
+                          "backbone": ["a", "b", "a", "a"], "published": [0.1, 0.2, 0.9, 0.8],
+                          "uncertainty": [np.nan, 0.01, np.nan, np.nan],
+                          "reproduced": [0.3, np.nan, 0.7, np.nan],
+                          "reproduced_uncertainty": [0.02, np.nan, 0.05, np.nan]})
+    fig = plot_backbone_panels(cells)
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == ["MiraBest: error", "MiraBest: F1", "RGD: accuracy"]
+    assert [t.get_text() for t in shown[0].get_yticklabels()] == ["a", "b"]
