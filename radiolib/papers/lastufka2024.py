@@ -45,7 +45,8 @@ __all__ = ["ABLATION_KEYS", "ABLATION_SWITCHES", "COUNT_MSE_KEYS", "MIRABEST_ERR
            "RGD_FINETUNE_KEY", "TEST_FRACTION", "ablation_combos", "ablation_label",
            "ablation_table", "count_mse_table", "finetune_records", "frozen_probes",
            "MIRABEST_F1_KEYS", "TAIL_KEYS", "TAIL_THRESHOLD", "paper_count_result",
-           "paper_probe_result", "upper_tail", "crop_colourings", "TABLE4_TASKS", "table4_panels",
+           "paper_probe_result", "upper_tail", "crop_colourings", "crop_sources",
+           "TABLE4_TASKS", "table4_panels",
            "mgcls_crops", "probe_records", "run_recipe", "TABLE5_CROP", "TABLE5_HIDDEN",
            "TABLE5_LAST_EPOCHS", "TABLE5_LAYERS", "TABLE5_MODELS", "TABLE6_COUNTS",
            "TABLE6_TOTAL", "label_study", "layer_study", "table5_key", "table6_counts",
@@ -237,6 +238,30 @@ def table4_panels(report: pd.DataFrame) -> pd.DataFrame:
                                       "evidence"])
     for col in ("published", "uncertainty", "reproduced", "reproduced_uncertainty"):
         out[col] = pd.to_numeric(out[col], errors="coerce")
+    return out
+
+
+def crop_sources(crops, rows, *, snr_min: float = 5.0) -> list[np.ndarray]:
+    """Return the counted sources of each crop ``rows`` as (n, 2) crop pixels (x, y): Fig. 2.
+
+    The sources the count probe counts (:func:`radiolib.sky.truth.source_counts`: SNR >=
+    ``snr_min``, centred in the crop), read from each pointing's catalogue beside its FITS
+    file, so that a figure can overlay them as the paper overlays the PyBDSF sources.
+    """
+    index = crops.index
+    catalogues: dict[str, pd.DataFrame] = {}
+    out = []
+    for r in np.atleast_1d(rows):
+        row = index.iloc[int(r)]
+        if row["field"] not in catalogues:
+            image = Path(crops.fields[row["field"]]["path"])
+            catalogues[row["field"]] = pd.read_csv(image.with_name(image.stem + "_catalogue.csv"))
+        c = catalogues[row["field"]]
+        c = c[(c["kind"].astype(str) == "source") & (c["snr"] >= snr_min)]
+        x, y = c["x"].to_numpy(float) - row["x0"], c["y"].to_numpy(float) - row["y0"]
+        inside = ((x >= -0.5) & (x < row["x1"] - row["x0"] - 0.5) & (y >= -0.5)
+                  & (y < row["y1"] - row["y0"] - 0.5))  # the pixel rule of count_in_boxes
+        out.append(np.c_[x[inside], y[inside]])
     return out
 
 

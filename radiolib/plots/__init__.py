@@ -32,6 +32,7 @@ from radiolib.plots.evaluate import (
 from radiolib.plots.sky import (
     display_norm,
     plot_centre_edge,
+    plot_crop_sources,
     plot_field_gallery,
     plot_field_zooms,
     plot_fields_by_flag,
@@ -63,6 +64,7 @@ __all__ = [
     "plot_channels",
     "plot_completeness_vs_flux",
     "plot_confusion",
+    "plot_crop_sources",
     "plot_count_scatter",
     "plot_detection_examples",
     "plot_f1_by_class",

@@ -21,9 +21,9 @@ from astropy.visualization import AsinhStretch, ImageNormalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-__all__ = ["display_norm", "plot_centre_edge", "plot_field_gallery", "plot_field_zooms",
-           "plot_fields_by_flag", "plot_label_fractions", "plot_realism", "plot_tiles",
-           "thumbnail"]
+__all__ = ["display_norm", "plot_centre_edge", "plot_crop_sources", "plot_field_gallery",
+           "plot_field_zooms", "plot_fields_by_flag", "plot_label_fractions", "plot_realism",
+           "plot_tiles", "thumbnail"]
 
 _REAL, _SIM = "tab:blue", "tab:orange"
 
@@ -321,4 +321,21 @@ def plot_realism(snr: Mapping[str, np.ndarray], table, *, simulated: Sequence[st
         ax.set_yticks(y, names if ax is axes[1] else [""] * len(names), fontsize=7)
         ax.invert_yaxis()
     fig.tight_layout()
+    return fig
+
+
+def plot_crop_sources(crops: np.ndarray, sources: Sequence[np.ndarray], *,
+                      titles: Sequence[str] | None = None, panel: float = 3.2) -> Figure:
+    """Each crop with its catalogue sources circled (Lastufka et al. Fig. 2).
+
+    ``crops`` is (N, H, W); ``sources[i]`` the (n, 2) pixel positions (x, y) of crop i's
+    sources, drawn as open circles over an asinh stretch.
+    """
+    fig, axes = plt.subplots(1, len(crops), figsize=(panel * len(crops), panel), squeeze=False,
+                             layout="constrained")
+    for i, (ax, crop, xy) in enumerate(zip(axes[0], crops, sources, strict=True)):
+        _show(ax, crop, origin="lower", cmap="gray")
+        ax.scatter(xy[:, 0], xy[:, 1], s=60, facecolors="none", edgecolors="red", lw=0.8)
+        ax.set_title(titles[i] if titles is not None else f"{len(xy)} sources",
+                     fontsize="small")
     return fig

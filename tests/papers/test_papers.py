@@ -346,3 +346,12 @@ def test_table4_panels_split_keys_into_task_and_backbone():
     assert np.isnan(cells.loc[("MGCLS source count", "MSE", "resnet50_mgcls"), "reproduced"])
     assert not cells.loc[("RGD (fine-tuned)", "accuracy", "dino_resnet50_imagenet"),
                          "lower_better"]
+
+
+def test_crop_sources_are_the_ones_the_count_probe_counts(tmp_path):
+    crops = lastufka2024.mgcls_crops([3], 768, tmp_path, "crops")
+    rows = np.arange(len(crops))
+    found = lastufka2024.crop_sources(crops, rows)
+    assert [len(f) for f in found] == crops.index["n_sources"].tolist()
+    side = crops.tile_size
+    assert all(((f >= -0.5) & (f < side - 0.5)).all() for f in found if len(f))

@@ -100,3 +100,15 @@ def test_plot_realism():
     assert len(fig.axes) == 4
     assert fig.axes[0].get_yscale() == "log"
     assert len(fig.axes[3].patches) == 4
+
+
+def test_plot_crop_sources_circles_every_source():
+    from radiolib.plots import plot_crop_sources
+
+    rng = np.random.default_rng(0)
+    crops = rng.normal(size=(2, 32, 32))
+    sources = [np.array([[3.0, 4.0], [10.0, 20.0]]), np.zeros((0, 2))]
+    fig = plot_crop_sources(crops, sources)
+    assert [ax.get_title() for ax in fig.axes] == ["2 sources", "0 sources"]
+    drawn = fig.axes[0].collections[0].get_offsets()
+    assert np.allclose(drawn, sources[0])
