@@ -62,12 +62,17 @@ class _Params(nn.Module):
 
 @dataclass
 class FineTuned:
-    """A fine-tuning run: test scores, the loss per epoch, and the trained model and head."""
+    """A fine-tuning run: test scores, losses, the trained model and head, test predictions.
+
+    ``predictions`` is the predicted class index of each test image (a confusion matrix's
+    input).
+    """
 
     scores: dict[str, float]
     history: pd.DataFrame
     model: FeatureExtractor
     head: nn.Module
+    predictions: np.ndarray | None = None
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -179,4 +184,4 @@ def finetune_classifier(model: FeatureExtractor, train_x: torch.Tensor, train_y,
                             for b in test_x.split(256)])
     proba = torch.softmax(logits, 1).numpy()
     scores = _scores(np.asarray(test_y), proba.argmax(1), proba, np.arange(n_classes), 0)
-    return FineTuned(scores, pd.DataFrame(history), net, head)
+    return FineTuned(scores, pd.DataFrame(history), net, head, proba.argmax(1))

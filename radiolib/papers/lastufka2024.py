@@ -46,7 +46,7 @@ __all__ = ["ABLATION_KEYS", "ABLATION_SWITCHES", "COUNT_MSE_KEYS", "MIRABEST_ERR
            "ablation_table", "count_mse_table", "finetune_records", "frozen_probes",
            "MIRABEST_F1_KEYS", "TAIL_KEYS", "TAIL_THRESHOLD", "paper_count_result",
            "paper_probe_result", "upper_tail", "crop_colourings", "crop_sources",
-           "TABLE4_TASKS", "table4_panels",
+           "TABLE4_TASKS", "table4_panels", "fig11_result", "FIG11_MODELS",
            "mgcls_crops", "probe_records", "run_recipe", "TABLE5_CROP", "TABLE5_HIDDEN",
            "TABLE5_LAST_EPOCHS", "TABLE5_LAYERS", "TABLE5_MODELS", "TABLE6_COUNTS",
            "TABLE6_TOTAL", "label_study", "layer_study", "table5_key", "table6_counts",
@@ -497,6 +497,43 @@ def finetune_records(tuned: pd.DataFrame, finetune_on: str, *, note: str | None 
     table = tuned.pivot(index="model", columns="n_blocks", values="accuracy") * 100
     return PaperResult(table.rename_axis(columns=f"{finetune_on} accuracy (%), blocks trained"),
                        records, note=note)
+
+
+#: Fig. 11's backbones, as its published.yaml keys name them.
+FIG11_MODELS = {"ResNet50": "resnet50_mgcls", "ViT-S/8": "vits8_mgcls"}
+
+
+def fig11_result(runs: Mapping[str, Sequence], test_y, class_names: Sequence[str], *,
+                 note: str | None = None) -> PaperResult:
+    """Fig. 11: each backbone's RGD confusion matrix after fine-tuning, best of its runs.
+
+    ``runs`` maps a model to its seeded :class:`~radiolib.evaluate.FineTuned` runs on the same
+    test images (the paper: 3 runs); the one with the highest accuracy is kept, as the paper
+    shows. The recall of each class (the matrix's diagonal) of our DINO backbones goes to
+    ``lastufka2024.fig11.recall_<class>_<model>``, every backbone's to ``extra.finetune.
+    rgd_recall``. ``details["matrices"]``: model -> row-normalised matrix (%) as a DataFrame.
+    """
+    from radiolib.evaluate.classify import confusion
+
+    test_y = np.asarray(test_y)
+    k = len(class_names)
+    rows, records, matrices = [], {}, {}
+    for model, tuned in runs.items():
+        best = max(tuned, key=lambda r: r.scores["accuracy"])
+        counts = confusion(test_y, best.predictions, k).astype(float)
+        share = 100 * counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        matrices[model] = pd.DataFrame(share, index=list(class_names), columns=list(class_names))
+        recall = dict(zip(class_names, np.diag(share) / 100, strict=True))
+        rows.append({"model": model, "runs": len(tuned),
+                     "best accuracy %": 100 * best.scores["accuracy"],
+                     **{f"recall {c}": r for c, r in recall.items()}})
+        key = FIG11_MODELS.get(_model(model) or "")
+        for c, r in recall.items():
+            records[f"extra.finetune.rgd_recall.{slug(model)}.{slug(c)}"] = float(r)
+            if key:
+                records[f"lastufka2024.fig11.recall_{slug(c)}_{key}"] = float(r)
+    return PaperResult(pd.DataFrame(rows).set_index("model"), records, note=note,
+                       details={"matrices": matrices})
 
 
 # -- Appendix C: fine-tuned layers (Table 5) and number of labels (Table 6) ----------------

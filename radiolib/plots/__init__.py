@@ -9,6 +9,7 @@ from radiolib.plots.anomaly import (
 from radiolib.plots.budget import plot_budget_curves
 from radiolib.plots.classify import (
     plot_confusion,
+    plot_confusions,
     plot_f1_per_class,
     plot_label_fraction_curve,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "plot_channels",
     "plot_completeness_vs_flux",
     "plot_confusion",
+    "plot_confusions",
     "plot_crop_sources",
     "plot_count_scatter",
     "plot_detection_examples",

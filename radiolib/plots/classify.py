@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter
 
-__all__ = ["plot_confusion", "plot_f1_per_class", "plot_label_fraction_curve"]
+__all__ = ["plot_confusion", "plot_confusions", "plot_f1_per_class", "plot_label_fraction_curve"]
 
 #: Marker and colour of each backbone, as in the paper's Fig. 5 legend; others cycle.
 _STYLE = {"hulk_smgps": ("s", "tab:red"), "banner_smgps": ("v", "tab:blue"),
@@ -45,12 +45,11 @@ def plot_f1_per_class(scores: pd.DataFrame, *, value: str = "F1 %", error: str =
     return fig
 
 
-def plot_confusion(table: pd.DataFrame, *, title: str | None = None) -> plt.Figure:
-    """Row-normalised confusion matrix in per cent (rows: true class), values written in."""
+def _confusion_panel(ax, table: pd.DataFrame, title: str | None):
+    """Draw one row-normalised confusion matrix (%) with its values into ``ax``."""
     values = table.to_numpy(float)
     k = len(table)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * k, 0.6 + 0.7 * k), layout="constrained")
-    im = ax.imshow(values, cmap="Blues", vmin=0, vmax=100)
+    im = ax.imshow(values, cmap="Blues", vmin=0, vmax=100, origin="upper")  # row 0 on top
     for i in range(k):
         for j in range(values.shape[1]):
             ax.text(j, i, f"{values[i, j]:.0f}", ha="center", va="center", fontsize=8,
@@ -60,7 +59,27 @@ def plot_confusion(table: pd.DataFrame, *, title: str | None = None) -> plt.Figu
     ax.set(xlabel="predicted class", ylabel="true class")
     if title:
         ax.set_title(title, fontsize="medium")
+    return im
+
+
+def plot_confusion(table: pd.DataFrame, *, title: str | None = None) -> plt.Figure:
+    """Row-normalised confusion matrix in per cent (rows: true class), values written in."""
+    k = len(table)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * k, 0.6 + 0.7 * k), layout="constrained")
+    im = _confusion_panel(ax, table, title)
     fig.colorbar(im, ax=ax, label="% of the true class", shrink=0.8)
+    return fig
+
+
+def plot_confusions(tables: Mapping[str, pd.DataFrame]) -> plt.Figure:
+    """Several row-normalised confusion matrices side by side, titled by model (Fig. 11)."""
+    k = len(next(iter(tables.values())))
+    fig, axes = plt.subplots(1, len(tables), figsize=((1.0 + 0.75 * k) * len(tables),
+                                                      0.6 + 0.7 * k),
+                             squeeze=False, layout="constrained")
+    for ax, (name, table) in zip(axes[0], tables.items(), strict=True):
+        im = _confusion_panel(ax, table, name)
+    fig.colorbar(im, ax=list(axes[0]), label="% of the true class", shrink=0.8)
     return fig
 
 

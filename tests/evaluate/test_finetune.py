@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -66,6 +67,9 @@ def test_learns_a_simple_task_and_is_seeded(task, model):
     assert a.scores["accuracy"] >= 0.9 and 0 <= a.scores["auc"] <= 1
     assert a.scores == b.scores
     assert a.history["loss"].tolist() == b.history["loss"].tolist()
+    test_y = task[3]
+    assert a.predictions.shape == test_y.shape  # the predictions behind the accuracy
+    assert np.mean(a.predictions == test_y) == pytest.approx(a.scores["accuracy"])
 
 
 def test_bad_settings_are_refused(task, model):

@@ -355,3 +355,26 @@ def test_crop_sources_are_the_ones_the_count_probe_counts(tmp_path):
     assert [len(f) for f in found] == crops.index["n_sources"].tolist()
     side = crops.tile_size
     assert all(((f >= -0.5) & (f < side - 0.5)).all() for f in found if len(f))
+
+
+def test_fig11_keeps_the_best_run_and_records_its_recalls():
+    from types import SimpleNamespace
+
+    y = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    good = SimpleNamespace(scores={"accuracy": 0.75},
+                           predictions=np.array([0, 0, 1, 1, 2, 0, 3, 1]))
+    bad = SimpleNamespace(scores={"accuracy": 0.25}, predictions=np.zeros(8, int))
+    names = ("FRI", "FRII", "Compact", "Bent")
+    result = lastufka2024.fig11_result({"ResNet50 (DINO)": [bad, good],
+                                        "ResNet50 (untrained)": [bad]}, y, names)
+    rec = result.records
+    assert rec["lastufka2024.fig11.recall_fri_resnet50_mgcls"] == 1.0
+    assert rec["lastufka2024.fig11.recall_compact_resnet50_mgcls"] == 0.5
+    assert rec["lastufka2024.fig11.recall_bent_resnet50_mgcls"] == 0.5
+    assert not any("untrained" in k for k in rec if k.startswith("lastufka2024."))
+    assert rec["extra.finetune.rgd_recall.resnet50_untrained.fri"] == 1.0
+    matrix = result.details["matrices"]["ResNet50 (DINO)"]
+    assert matrix.loc["Compact", "FRI"] == 50.0 and np.allclose(matrix.sum(axis=1), 100)
+    assert result.table.loc["ResNet50 (DINO)", "runs"] == 2
+    keys = [k for k in rec if k.startswith("lastufka2024.")]
+    assert set(keys) <= KEYS

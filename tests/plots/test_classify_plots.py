@@ -38,6 +38,21 @@ def test_confusion_writes_each_cell():
     np.testing.assert_allclose(fig.axes[0].images[0].get_array(), table.to_numpy())
 
 
+def test_confusions_put_the_first_class_on_top_whatever_the_book_style():
+    import matplotlib.pyplot as plt
+
+    from radiolib.plots import plot_confusions, use_style
+
+    table = pd.DataFrame([[90.0, 10.0], [25.0, 75.0]], index=["a", "b"], columns=["a", "b"])
+    with plt.rc_context():
+        use_style()  # the book's style draws images with origin "lower"
+        fig = plot_confusions({"m1": table, "m2": table})
+    ax = fig.axes[0]
+    bottom, top = ax.get_ylim()
+    assert top < bottom  # row 0 ("a") at the top, as a confusion matrix reads
+    assert [a.get_title() for a in fig.axes[:2]] == ["m1", "m2"]
+
+
 def test_label_fraction_curve_has_the_fraction_on_a_top_axis():
     table = pd.DataFrame({"start": ["scratch"] * 2 + ["smart_hulk_smgps"] * 2,
                           "n_train": [6, 60] * 2, "f1": [30.0, 80.0, 55.0, 82.0],
