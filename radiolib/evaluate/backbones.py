@@ -11,7 +11,9 @@ step with another notebook):
   it is absent;
 * ``random:<arch>``, a randomly initialised backbone (the untrained baseline);
 * ``imagenet:resnet18``, torchvision's ImageNet-1k ResNet18 (Riggi et al.'s non-radio
-  baseline), when its weights are in the data folder (:mod:`radiolib.models.imagenet`).
+  baseline), and ``dino_imagenet:resnet50``, DINO's ImageNet ResNet50 (a backbone of Lastufka
+  et al.'s Table 4), when their weights are in the data folder
+  (:mod:`radiolib.models.imagenet`).
 
 >>> load_backbone("random:resnet18", image_size=32, device="cpu").image_size
 32
@@ -32,7 +34,7 @@ from radiolib.models import (
     load_dino_checkpoint,
     select_device,
 )
-from radiolib.models.imagenet import load_imagenet_resnet18
+from radiolib.models.imagenet import NATURAL_IMAGE_BACKBONES, load_natural_image_backbone
 from radiolib.ssl.checkpoint import load_checkpoint
 from radiolib.ssl.registry import build_method
 from radiolib.ssl.train import CHECKPOINT
@@ -50,7 +52,8 @@ PUBLISHED: dict[str, tuple[str, str]] = {
 
 IMAGENET = "imagenet:resnet18"
 _FORMS = ("a radiolib run folder or checkpoint file, 'random:<arch>' (arch one of "
-          f"{sorted(BACKBONES)}), {IMAGENET!r}, or a published name ({sorted(PUBLISHED)})")
+          f"{sorted(BACKBONES)}), a natural-image backbone ({sorted(NATURAL_IMAGE_BACKBONES)}) "
+          f"or a published name ({sorted(PUBLISHED)})")
 
 
 def load_backbone(source: str | os.PathLike[str], *, in_chans: int = 1, image_size: int = 224,
@@ -69,8 +72,8 @@ def load_backbone(source: str | os.PathLike[str], *, in_chans: int = 1, image_si
         if seed is not None:
             torch.manual_seed(seed)
         model = feature_extractor(arch, in_chans, image_size=image_size, device=device)
-    elif text == IMAGENET:
-        model = load_imagenet_resnet18(image_size=image_size, device=device)
+    elif text in NATURAL_IMAGE_BACKBONES:  # IMAGENET among them
+        model = load_natural_image_backbone(text, image_size=image_size, device=device)
     elif text in PUBLISHED:
         file, arch = PUBLISHED[text]
         model = load_dino_checkpoint(file, arch, device=device)

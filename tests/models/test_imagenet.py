@@ -37,3 +37,26 @@ def test_a_file_of_other_weights_is_refused(tmp_path):
     torch.save({"conv1.weight": torch.zeros(1)}, folder / IMAGENET_FILE)
     with pytest.raises(DataError, match="does not fit|cannot"):
         load_imagenet_resnet18(data_dir=tmp_path)
+
+
+def test_dino_imagenet_resnet50_loads_by_name_from_its_dataset_folder(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    reference = torchvision.models.resnet50().eval()
+    state = {k: v for k, v in reference.state_dict().items() if not k.startswith("fc.")}
+    folder = tmp_path / "dino_resnet50_imagenet"
+    folder.mkdir()
+    torch.save(state, folder / "dino_resnet50_pretrain.pth")  # DINO's file has no fc layer
+    monkeypatch.setenv("RADIOLIB_DATA", str(tmp_path))
+    model = load_backbone("dino_imagenet:resnet50", image_size=32, device="cpu")
+    reference.fc = torch.nn.Identity()
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model.embed(x), reference(x))
+    assert model.embed_dim == 2048
+
+
+def test_absent_dino_imagenet_weights_say_where_to_put_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("RADIOLIB_DATA", str(tmp_path))
+    with pytest.raises(DataError, match="DINO ImageNet ResNet50 weights not available offline.*"
+                                        "radiolib fetch dino_resnet50_imagenet"):
+        load_backbone("dino_imagenet:resnet50")
