@@ -23,7 +23,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from radiolib.errors import ConfigError
+from radiolib.errors import ConfigError, DataError
+from radiolib.evaluate.backbones import load_backbone
 from radiolib.evaluate.intervals import interval_note
 from radiolib.evaluate.label_counts import label_draws, save_label_draws, scaled_label_counts
 from radiolib.evaluate.layer_study import center_crop, finetune_layers
@@ -46,7 +47,8 @@ __all__ = ["ABLATION_KEYS", "ABLATION_SWITCHES", "COUNT_MSE_KEYS", "MIRABEST_ERR
            "ablation_table", "count_mse_table", "finetune_records", "frozen_probes",
            "MIRABEST_F1_KEYS", "TAIL_KEYS", "TAIL_THRESHOLD", "paper_count_result",
            "paper_probe_result", "upper_tail", "crop_colourings", "crop_sources",
-           "TABLE4_TASKS", "table4_panels", "fig11_result", "FIG11_MODELS",
+           "TABLE4_TASKS", "table4_panels", "fig11_result", "FIG11_MODELS", "OTHER_BACKBONES",
+           "other_backbones",
            "mgcls_crops", "probe_records", "run_recipe", "TABLE5_CROP", "TABLE5_HIDDEN",
            "TABLE5_LAST_EPOCHS", "TABLE5_LAYERS", "TABLE5_MODELS", "TABLE6_COUNTS",
            "TABLE6_TOTAL", "label_study", "layer_study", "table5_key", "table6_counts",
@@ -83,6 +85,10 @@ MIRABEST_ERROR_KEYS = {"ResNet50": "lastufka2024.table4.mirabest_error_resnet50_
 #: Frozen-feature MiraBest F1 of each backbone (Table 4).
 MIRABEST_F1_KEYS = {"ResNet50": "lastufka2024.table4.mirabest_f1_resnet50_mgcls",
                     "ViT-S/8": "lastufka2024.table4.mirabest_f1_vits8_mgcls"}
+#: Table 4's backbones trained by others that load by name when their file is in the data folder
+#: (:func:`radiolib.evaluate.load_backbone`): row label -> (name to load, Table 4 key suffix).
+#: DINOv2, GZ2 MoCo and RGZ BYOL have no loader yet: their rows show the published values.
+OTHER_BACKBONES = {"DINO ImageNet ResNet50": ("dino_imagenet:resnet50", "dino_resnet50_imagenet")}
 #: RadioGalaxyDataset accuracy of the fine-tuned ResNet50 (Table 4).
 RGD_FINETUNE_KEY = "lastufka2024.table4.rgd_accuracy_resnet50_mgcls"
 
@@ -446,6 +452,24 @@ def probe_records(probes: dict[str, ProbeScores], *, released: bool,
                        text="\n\n".join(text))
 
 
+def other_backbones(labels: Sequence[str], *, device=None) -> tuple[dict, dict[str, str]]:
+    """Load the :data:`OTHER_BACKBONES` named by ``labels`` whose files are present.
+
+    Returns ``(models, absent)``: label -> FeatureExtractor, and label -> why it is not here
+    (the loader's message, which says where to put the file), so that a notebook runs the
+    backbones it has and says which it has not.
+    """
+    models, absent = {}, {}
+    for label in labels:
+        if label not in OTHER_BACKBONES:
+            raise ConfigError(f"unknown backbone {label!r}; choose from {sorted(OTHER_BACKBONES)}")
+        try:
+            models[label] = load_backbone(OTHER_BACKBONES[label][0], device=device)
+        except DataError as exc:
+            absent[label] = str(exc)
+    return models, absent
+
+
 def paper_probe_result(features: dict, data: dict, *, datasets=("MiraBest",),
                        n_runs: int = PROBE_N_RUNS, seed: int = 0, released: bool = False,
                        note: str | None = None) -> PaperResult:
@@ -455,7 +479,8 @@ def paper_probe_result(features: dict, data: dict, *, datasets=("MiraBest",),
     model, ``n_runs`` seeded :class:`~radiolib.evaluate.LinearLayerProbe` fits
     (:data:`PROBE_SETTINGS` ``["classification"]``: PCA to 100 and one linear layer trained
     for 300 epochs on 70 % of the training rows) are scored on the test rows. MiraBest error
-    and F1 of the DINO backbones go to the Table 4 rows; every row also to
+    and F1 of the DINO backbones and of :data:`OTHER_BACKBONES` go to the Table 4 rows; every
+    row also to
     ``extra.paper_probe.<dataset>_<metric>.<model>``.
     """
     models = list(dict.fromkeys(m for m, _, _ in features))
@@ -474,6 +499,9 @@ def paper_probe_result(features: dict, data: dict, *, datasets=("MiraBest",),
                 paper = (MIRABEST_ERROR_KEYS if metric == "error" else MIRABEST_F1_KEYS)
                 if name == "MiraBest" and _model(model) in paper:
                     keys.append(paper[_model(model)])
+                elif name == "MiraBest" and model in OTHER_BACKBONES:
+                    keys.append(f"lastufka2024.table4.mirabest_{metric}_"
+                                f"{OTHER_BACKBONES[model][1]}")
                 for key in keys:
                     records[key], spreads[key] = out[metric], out[f"{metric}_std"]
     what = f"± is the std over {n_runs} probe runs"

@@ -378,3 +378,23 @@ def test_fig11_keeps_the_best_run_and_records_its_recalls():
     assert result.table.loc["ResNet50 (DINO)", "runs"] == 2
     keys = [k for k in rec if k.startswith("lastufka2024.")]
     assert set(keys) <= KEYS
+
+
+def test_other_backbones_record_their_table4_row_or_say_why_they_are_absent(tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.setenv("RADIOLIB_DATA", str(tmp_path))  # an empty data folder
+    models, absent = lastufka2024.other_backbones(["DINO ImageNet ResNet50"])
+    assert models == {} and "radiolib fetch dino_resnet50_imagenet" in \
+        absent["DINO ImageNet ResNet50"]
+    with pytest.raises(Exception, match="unknown backbone"):
+        lastufka2024.other_backbones(["GZ2 MoCo"])
+    rng = np.random.default_rng(1)
+    data, features = {}, {}
+    for split, n in (("train", 80), ("test", 40)):
+        y = np.repeat([0, 1], n // 2)
+        data["MiraBest", split] = np.zeros((n, 1, 4, 4)), y
+        features["DINO ImageNet ResNet50", "MiraBest", split] = np.c_[y + rng.normal(0, .1, n)]
+    paper = lastufka2024.paper_probe_result(features, data, n_runs=1)
+    assert paper.records["lastufka2024.table4.mirabest_error_dino_resnet50_imagenet"] == 0
+    assert paper.records["lastufka2024.table4.mirabest_f1_dino_resnet50_imagenet"] == 1
+    assert {k for k in paper.records if k.startswith("lastufka2024.")} <= KEYS
