@@ -21,7 +21,8 @@ def _constants(module):
             yield value
         elif isinstance(value, dict):
             for v in value.values():
-                yield from ([v] if isinstance(v, str) else v if isinstance(v, tuple) else [])
+                yield from ([v] if isinstance(v, str) else
+                            [x for x in v if isinstance(x, str)] if isinstance(v, tuple) else [])
 
 
 @pytest.mark.parametrize("module", [lastufka2024, riggi2024])
