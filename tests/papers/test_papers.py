@@ -399,3 +399,15 @@ def test_other_backbones_record_their_table4_row_or_say_why_they_are_absent(tmp_
     assert paper.records["lastufka2024.table4.mirabest_error_dino_resnet50_imagenet"] == 0
     assert paper.records["lastufka2024.table4.mirabest_f1_dino_resnet50_imagenet"] == 1
     assert {k for k in paper.records if k.startswith("lastufka2024.")} <= KEYS
+
+
+def test_best_runs_keep_the_most_accurate_run_of_each_setting():
+    from types import SimpleNamespace
+
+    def run(acc):
+        return SimpleNamespace(scores={"accuracy": acc, "balanced_accuracy": acc / 2})
+
+    table = lastufka2024.best_runs({("a", 2): [run(0.5), run(0.7), run(0.6)], ("b", 0): [run(0.4)]})
+    assert table.to_dict("records") == [
+        {"model": "a", "n_blocks": 2, "runs": 3, "accuracy": 0.7, "balanced_accuracy": 0.35},
+        {"model": "b", "n_blocks": 0, "runs": 1, "accuracy": 0.4, "balanced_accuracy": 0.2}]
