@@ -412,19 +412,20 @@ def _cutout_study(settings, *, work, cache_dir, n_train, n_eval, size, seed, n_b
                                      work / f"cutouts_train_{side}")
             cuts, table = study_cutouts(range(seed + 4000, seed + 4000 + n_eval), size, side,
                                         work / f"cutouts_eval_{side}")
-            data[side] = (ImageTensors(torch.from_numpy(stacks(train, side))), cuts, table)
-        train_set, cuts, table = data[side]
-        runs[name] = budget_train(config, train_set, torch.from_numpy(stacks(cuts, side)),
-                                  cache_dir=cache_dir, progress=progress)
+            data[side] = (ImageTensors(torch.from_numpy(stacks(train, side))),
+                          torch.from_numpy(stacks(cuts, side)), cuts, table)  # scaled once
+        train_set, eval_images, _, _ = data[side]
+        runs[name] = budget_train(config, train_set, eval_images, cache_dir=cache_dir,
+                                  progress=progress)
     _record_runs(cache_dir, runs)
     if not score:
         return None, {}, {}
-    _, cuts, table = next(iter(data.values()))
+    train_set, _, cuts, table = next(iter(data.values()))
     fit, test = group_split(table["field"], seed=seed)
     curves = score_cutout_runs(runs, table["class"], fit, test, n_boot=n_boot, seed=seed)
     refs = cutout_references(np.asarray(cuts), table["class"], fit, test, n_boot=n_boot,
                              seed=seed)
-    meta = {"n_train_cutouts": len(next(iter(data.values()))[0]), "n_eval_cutouts": len(table),
+    meta = {"n_train_cutouts": len(train_set), "n_eval_cutouts": len(table),
             "cutout_fit": len(fit), "cutout_test": len(test), "cutout_fields": n_eval,
             "cutout_size": size}
     return curves, meta, refs
