@@ -13,9 +13,11 @@ Keys of ``published.yaml`` are the constants below (a test checks that each exis
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,7 @@ import torch
 from astropy.io import fits
 from tqdm.auto import tqdm
 
+from radiolib.data.loaders import LabelledImages
 from radiolib.errors import ConfigError, DataError
 from radiolib.evaluate.backbones import load_backbone
 from radiolib.evaluate.classify import confusion
@@ -36,18 +39,22 @@ from radiolib.evaluate.linear_layer import (
     linear_layer_runs,
     sigma_outliers,
 )
+from radiolib.evaluate.probes import checkpoint_embeddings, random_embeddings
 from radiolib.evaluate.scoring import PREDICT_MEAN, ProbeScores, class_probe, count_probe
 from radiolib.evaluate.splits import holdout_split
 from radiolib.models.extractor import FeatureExtractor
 from radiolib.papers import PaperResult, survey
-from radiolib.results import slug
-from radiolib.sky import simulate
+from radiolib.results import load_published, slug
+from radiolib.scaling import fitted_scaling
+from radiolib.sky import get_preset, simulate
+from radiolib.tiling import tile_fields
 
-__all__ = ["ABLATION_KEYS", "ABLATION_SWITCHES", "COUNT_MSE_KEYS", "MIRABEST_ERROR_KEYS",
+__all__ = ["ABLATION_KEYS", "ABLATION_SWITCHES", "COUNT_SETS", "CountSet", "TABLE4_SETS",
            "PROBE_N_RUNS", "PROBE_OUTLIER_SIGMA", "PROBE_SETTINGS", "RECIPES",
            "RGD_FINETUNE_KEY", "TEST_FRACTION", "ablation_combos", "ablation_label",
            "ablation_table", "count_mse_table", "finetune_records", "frozen_probes",
-           "MIRABEST_F1_KEYS", "TAIL_KEYS", "TAIL_THRESHOLD", "paper_count_result",
+           "table4_key", "paper_count_result", "count_features", "MIGHTEE_FR_KEYS",
+           "mightee_fr_like",
            "paper_probe_result", "upper_tail", "crop_colourings", "crop_sources",
            "TABLE4_TASKS", "table4_panels", "fig11_result", "FIG11_MODELS", "OTHER_BACKBONES",
            "other_backbones", "best_runs",
@@ -60,17 +67,46 @@ __all__ = ["ABLATION_KEYS", "ABLATION_SWITCHES", "COUNT_MSE_KEYS", "MIRABEST_ERR
 RECIPES = {"ResNet50": "dino_resnet50", "ViT-S/8": "dino_vits8"}
 #: Share of the evaluation crops held out to score the count probe (70/30, Sect. 3.2).
 TEST_FRACTION = 0.3
-#: Count MSE of each pre-trained backbone: its Fig. 5 end point and its Table 4 MGCLS column.
-COUNT_MSE_KEYS = {
-    "ResNet50": ("lastufka2024.fig5.count_mse_resnet50",
-                 "lastufka2024.table4.mgcls_mse_resnet50_mgcls"),
-    "ViT-S/8": ("lastufka2024.fig5.count_mse_vits8", "lastufka2024.table4.mgcls_mse_vits8_mgcls"),
+
+
+@dataclass(frozen=True)
+class CountSet:
+    """One of the paper's two source-count sets (Sect. 4.1), simulated: what makes and scores it.
+
+    ``preset``: the sky preset of its pointings; ``field_limits``: the per-field contrast
+    stretch of its crops (Sect. 2.4); ``mse_keys``: backbone -> keys of its paper-probe MSE
+    (Fig. 5 end point, Table 4 column); ``tail``: the count above which Sect. 4.1 reads Fig. 8;
+    ``tail_keys``: ``"count"`` (share of crops above it), ``"prediction"`` (share of
+    predictions above it), ``"max_prediction"`` (largest prediction), where the paper gives
+    them.
+    """
+
+    preset: str
+    field_limits: str
+    mse_keys: Mapping[str, tuple[str, ...]]
+    tail: int
+    tail_keys: Mapping[str, str]
+
+
+#: MGCLS (the training survey) and MIGHTEE (deeper, never trained on): Table 4's two count
+#: columns. The paper: 2 % of MGCLS crops above 60 sources, 0.15 % of predictions; 1 % of
+#: MIGHTEE crops above 50, no prediction above 50.
+COUNT_SETS = {
+    "MGCLS": CountSet(
+        "mgcls", "contrast_2_98",
+        {"ResNet50": ("lastufka2024.fig5.count_mse_resnet50",
+                      "lastufka2024.table4.mgcls_mse_resnet50_mgcls"),
+         "ViT-S/8": ("lastufka2024.fig5.count_mse_vits8",
+                     "lastufka2024.table4.mgcls_mse_vits8_mgcls")},
+        60, {"count": "lastufka2024.sec4_1.frac_mgcls_count_gt60",
+             "prediction": "lastufka2024.sec4_1.frac_mgcls_pred_gt60"}),
+    "MIGHTEE": CountSet(
+        "mightee", "contrast_2_99.9",
+        {"ResNet50": ("lastufka2024.table4.mightee_mse_resnet50_mgcls",),
+         "ViT-S/8": ("lastufka2024.table4.mightee_mse_vits8_mgcls",)},
+        50, {"count": "lastufka2024.sec4_1.frac_mightee_count_gt50",
+             "max_prediction": "lastufka2024.fig8.max_pred_mightee"}),
 }
-#: Sect. 4.1's check of Fig. 8 on MGCLS: the share of crops (catalogue) and of predictions above
-#: 60 sources (the paper: 2 % and 0.15 %).
-TAIL_KEYS = {"count": "lastufka2024.sec4_1.frac_mgcls_count_gt60",
-             "prediction": "lastufka2024.sec4_1.frac_mgcls_pred_gt60"}
-TAIL_THRESHOLD = 60
 #: The augmentations the ablation adds to flips and blur (Sect. 3.1.1).
 ABLATION_SWITCHES = ("rotation", "autocontrast", "power_law")
 #: Ablation runs the paper names, by :func:`ablation_label`.
@@ -81,12 +117,16 @@ ABLATION_KEYS = {
     "power-law": "lastufka2024.sec3_1_1.count_mse_power_law",
     "rotation + power-law": "lastufka2024.sec3_1_1.count_mse_rotation_power_law",
 }
-#: Frozen-feature MiraBest error of each backbone (Table 4).
-MIRABEST_ERROR_KEYS = {"ResNet50": "lastufka2024.table4.mirabest_error_resnet50_mgcls",
-                       "ViT-S/8": "lastufka2024.table4.mirabest_error_vits8_mgcls"}
-#: Frozen-feature MiraBest F1 of each backbone (Table 4).
-MIRABEST_F1_KEYS = {"ResNet50": "lastufka2024.table4.mirabest_f1_resnet50_mgcls",
-                    "ViT-S/8": "lastufka2024.table4.mirabest_f1_vits8_mgcls"}
+#: The frozen-feature FRI/FRII sets of Table 4: data-set name -> its columns' key prefix.
+TABLE4_SETS = {"MiraBest": "mirabest", "MIGHTEE_FR": "mightee_fr"}
+#: Table 4's row suffix of each of our backbones (the paper's "MGCLS" models).
+_TABLE4_ROWS = {"ResNet50": "resnet50_mgcls", "ViT-S/8": "vits8_mgcls"}
+#: The MIGHTEE_FR facts a simulated set follows (published.yaml keys): galaxies per class,
+#: training images (the rest is the test set) and the cut-out side.
+MIGHTEE_FR_KEYS = {"FRI": "lastufka2024.sec4_2.n_mightee_fr_fri",
+                   "FRII": "lastufka2024.sec4_2.n_mightee_fr_frii",
+                   "train": "lastufka2024.appc2.n_mightee_fr_train",
+                   "side": "lastufka2024.table1.crop_side_mightee_fr"}
 #: Table 4's backbones trained by others that load by name when their file is in the data folder
 #: (:func:`radiolib.evaluate.load_backbone`): row label -> (name to load, Table 4 key suffix).
 #: DINOv2, GZ2 MoCo and RGZ BYOL have no loader yet: their rows show the published values.
@@ -133,20 +173,40 @@ def run_recipe(recipe, *, batch_size: int, epochs: int, image_size: int,
         log_every=5, **changes)
 
 
-def mgcls_crops(seeds, size: int, work: str | os.PathLike, name: str):
-    """Simulate one MGCLS-like pointing per seed and cut them into 256² crops (a TileSet).
+def mgcls_crops(seeds, size: int, work: str | os.PathLike, name: str, *,
+                preset: str = "mgcls"):
+    """Simulate one pointing of ``preset`` per seed and cut 256² crops as MGCLS's (a TileSet).
 
-    Fields are cached in ``work/fields`` and the crops in ``work/name``: a notebook asking for
-    the same seeds and size under the same name reuses them (:func:`survey.reuse_or_make`).
+    ``preset`` is ``"mgcls"`` or ``"mightee"`` (:data:`COUNT_SETS`; a MIGHTEE-like crop counts
+    source components). Fields are cached in ``work/fields`` and the crops in ``work/name``: a
+    notebook asking for the same seeds, size and preset under the same name reuses them
+    (:func:`survey.reuse_or_make`).
     """
     work = Path(work)
 
     def make():
-        fields = [simulate("mgcls", size=size, seed=s, out_dir=work / "fields") for s in seeds]
+        fields = [simulate(preset, size=size, seed=s, out_dir=work / "fields") for s in seeds]
         return survey.tile_simulated(fields, "mgcls", out_dir=work / name)
 
+    truth = "mgcls" if preset == "mgcls" else f"mgcls:{preset}"
     return survey.reuse_or_make(work / name, {"seeds": [int(s) for s in seeds],
-                                              "size": int(size), "truth": "mgcls"}, make)
+                                              "size": int(size), "truth": truth}, make)
+
+
+def count_features(runs: Mapping[str, object], configs: Mapping[str, object], images, *,
+                   cache_dir: str | os.PathLike, seed: int = 0) -> dict[str, np.ndarray]:
+    """Frozen features of held-out crops: each DINO teacher and an untrained twin of each.
+
+    ``runs`` and ``configs`` map a backbone name (``"ResNet50"``) to its finished run and its
+    config; rows are labelled ``"<name> (DINO)"`` and ``"<name> (untrained)"``, as the probes
+    and their comparison texts expect. Teacher embeddings are cached by content.
+    """
+    features = {f"{n} (DINO)": checkpoint_embeddings(r.checkpoint, images,
+                                                     cache_dir=Path(cache_dir) / "embeddings")
+                for n, r in runs.items()}
+    features |= {f"{n} (untrained)": random_embeddings(cfg.backbone, images, seed=seed)
+                 for n, cfg in configs.items()}
+    return features
 
 
 def _model(label: str) -> str | None:
@@ -168,7 +228,7 @@ def _reference_pairs(names, references) -> list[tuple[str, str]]:
 
 
 def count_mse_table(features: dict[str, np.ndarray], counts, *, crops=None, seed: int = 0,
-                    n_components: int = 100, n_boot: int = 1000,
+                    n_components: int = 100, n_boot: int = 1000, dataset: str = "MGCLS",
                     note: str | None = None) -> PaperResult:
     """Source-count MSE of each model's frozen features and of the reference rows, with 95 %.
 
@@ -179,13 +239,17 @@ def count_mse_table(features: dict[str, np.ndarray], counts, *, crops=None, seed
     probe is fitted on a pixel histogram (baseline) and on a 5σ peak count (hand-made);
     "predict the mean" is always there. Intervals: bootstrap over the test crops (paired
     between rows); ``text`` compares each DINO backbone with its untrained twin, and every
-    backbone with predicting the mean and with the references.
+    backbone with predicting the mean and with the references. Records go to
+    ``extra.dino.count_mse.*`` (MGCLS) or ``extra.dino.<dataset>_count_mse.*``.
     """
+    _count_set(dataset)
     counts = np.asarray(counts, dtype=float)
     fit, test = holdout_split(len(counts), TEST_FRACTION, seed=seed)
     scores = count_probe(features, counts, fit, test, images=crops, n_components=n_components,
                          n_boot=n_boot, seed=seed)
-    records, spreads = _count_records(scores, "extra.dino.count_mse")
+    prefix = ("extra.dino.count_mse" if dataset == "MGCLS"
+              else f"extra.dino.{dataset.lower()}_count_mse")
+    records, spreads = _count_records(scores, prefix)
     refs = [n for n, k in scores.kinds.items() if k not in ("model", "mean")]
     dino = [n for n in features if _model(n)]
     pairs = [(n, n.replace("(DINO)", "(untrained)")) for n in dino]
@@ -194,6 +258,25 @@ def count_mse_table(features: dict[str, np.ndarray], counts, *, crops=None, seed
     table = scores.table().rename(columns={"mse": "source-count MSE (held-out crops)"})
     return PaperResult(table, records, note=interval_note(note), uncertainties=spreads,
                        text=scores.text(pairs, label="MSE"))
+
+
+def table4_key(dataset: str, metric: str, model: str) -> str | None:
+    """Table 4's key of a frozen-probe cell: data set (:data:`TABLE4_SETS`), metric, row label.
+
+    ``table4_key("MiraBest", "error", "ResNet50 (DINO)")`` is
+    ``"lastufka2024.table4.mirabest_error_resnet50_mgcls"``; None for a row the paper has not
+    (an untrained twin, a reference) or a data set outside Table 4.
+    """
+    if dataset not in TABLE4_SETS:
+        return None
+    row = _TABLE4_ROWS.get(_model(model)) or OTHER_BACKBONES.get(model, (None, None))[1]
+    return f"lastufka2024.table4.{TABLE4_SETS[dataset]}_{metric}_{row}" if row else None
+
+
+def _count_set(dataset: str) -> CountSet:
+    if dataset not in COUNT_SETS:
+        raise ConfigError(f"unknown count set {dataset!r}; choose from {sorted(COUNT_SETS)}")
+    return COUNT_SETS[dataset]
 
 
 def upper_tail(truth, predictions: Mapping[str, np.ndarray], threshold: float) -> pd.DataFrame:
@@ -274,36 +357,49 @@ def crop_sources(crops, rows, *, snr_min: float = 5.0) -> list[np.ndarray]:
 
 
 def crop_colourings(crops) -> dict[str, np.ndarray]:
-    """Fig. 6's colourings of crops (a TileSet): pointing, its data-quality flag, source count.
+    """Fig. 6's colourings of crops: data set, pointing, its data-quality flag, source count.
 
-    The paper colours its t-SNE map by data set, field and compact sources per crop, and
-    points at one field of DQF 2 (bright-source artefacts) that stands apart; the flag of a
-    simulated pointing is the ``DQF`` card of its FITS header (-1 where there is none).
+    ``crops`` is a TileSet, or a mapping data-set name -> TileSet (rows in that order, as
+    their features are stacked; adds the ``"data set"`` colouring). The paper colours its
+    t-SNE map by data set, field and compact sources per crop, and points at one field of
+    DQF 2 (bright-source artefacts) that stands apart; the flag of a simulated pointing is
+    the ``DQF`` card of its FITS header (-1 where there is none).
     """
-    index = crops.index
-    flags = {}
-    for name, info in crops.fields.items():
-        try:
-            flags[name] = int(fits.getheader(info["path"]).get("DQF", -1))
-        except OSError:  # the field file moved away: its crops remain, the flag is unknown
-            flags[name] = -1
-    field = index["field"].astype(str).to_numpy()
-    return {"pointing": field, "DQF": np.array([f"DQF {flags.get(f, -1)}" for f in field]),
-            "sources per crop": index["n_sources"].to_numpy()}
+    sets = crops if isinstance(crops, Mapping) else {"": crops}
+    out: dict[str, list] = {"data set": [], "pointing": [], "DQF": [], "sources per crop": []}
+    for name, ts in sets.items():
+        index, flags = ts.index, {}
+        for field, info in ts.fields.items():
+            try:
+                flags[field] = int(fits.getheader(info["path"]).get("DQF", -1))
+            except OSError:  # the field file moved away: its crops remain, the flag is unknown
+                flags[field] = -1
+        field = index["field"].astype(str).to_numpy()
+        out["data set"].append(np.full(len(field), name, dtype=object))
+        out["pointing"].append(field)
+        out["DQF"].append(np.array([f"DQF {flags.get(f, -1)}" for f in field]))
+        out["sources per crop"].append(index["n_sources"].to_numpy())
+    colourings = {k: np.concatenate(v) for k, v in out.items()}
+    if not isinstance(crops, Mapping):
+        del colourings["data set"]
+    return colourings
 
 
 def paper_count_result(features: dict[str, np.ndarray], counts, *, n_runs: int = PROBE_N_RUNS,
-                       seed: int = 0, note: str | None = None) -> PaperResult:
-    """Score the source-count probe as the paper trains it (Figs 5 and 8, Table 4's MGCLS).
+                       seed: int = 0, dataset: str = "MGCLS",
+                       note: str | None = None) -> PaperResult:
+    """Score the source-count probe as the paper trains it (Figs 5 and 8, Table 4's counts).
 
     The split of :func:`count_mse_table`; crops whose count lies more than
     :data:`PROBE_OUTLIER_SIGMA` stds from the mean are dropped (Sect. 4.1), then ``n_runs``
     seeded :class:`~radiolib.evaluate.LinearLayerProbe` fits (:data:`PROBE_SETTINGS`
     ``["regression"]``: PCA to 100, one linear layer, SGD for 100 epochs on 70 % of the
     training rows) are scored on the test crops: MSE mean ± std over runs, as the paper
-    reports it. ``details``: the kept test counts (``truth``), each model's first-run
-    predictions (Fig. 8's scatter) and :func:`upper_tail` at 60 sources.
+    reports it. ``dataset`` (:data:`COUNT_SETS`) picks the keys and the tail's threshold.
+    ``details``: the kept test counts (``truth``), each model's first-run predictions (Fig.
+    8's scatter), :func:`upper_tail` at the threshold and the threshold itself (``tail``).
     """
+    spec = _count_set(dataset)
     counts = np.asarray(counts, dtype=float)
     fit, test = holdout_split(len(counts), TEST_FRACTION, seed=seed)
     kept = ~sigma_outliers(np.concatenate([counts[fit], counts[test]]), PROBE_OUTLIER_SIGMA)
@@ -317,22 +413,99 @@ def paper_count_result(features: dict[str, np.ndarray], counts, *, n_runs: int =
         predictions[name] = probes[0].predict(x[test][kept[len(fit):]])
         rows.append({"model": name, "mse": out["mse"], "mse_std": out["mse_std"],
                      "n_excluded": out["n_excluded"]})
-        for key in (f"extra.paper_probe.mgcls_mse.{slug(name)}",
-                    *(COUNT_MSE_KEYS.get(_model(name), ()))):
+        for key in (f"extra.paper_probe.{dataset.lower()}_mse.{slug(name)}",
+                    *(spec.mse_keys.get(_model(name), ()))):
             records[key], spreads[key] = out["mse"], out["mse_std"]
     table = pd.DataFrame(rows).set_index("model")
-    tail = upper_tail(truth, predictions, TAIL_THRESHOLD)
+    tail = upper_tail(truth, predictions, spec.tail)
     trained = [n for n in features if _model(n)]
     if trained:  # the paper does not name the backbone: ours with the lowest MSE
         best = table.loc[trained, "mse"].idxmin()
-        records[TAIL_KEYS["count"]] = tail.loc["catalogue", "share above %"]
-        records[TAIL_KEYS["prediction"]] = tail.loc[best, "share above %"]
-    records["extra.paper_probe.mgcls_outliers"] = int(table["n_excluded"].iloc[0])
+        values = {"count": tail.loc["catalogue", "share above %"],
+                  "prediction": tail.loc[best, "share above %"],
+                  "max_prediction": tail.loc[best, "max"]}
+        records |= {key: values[what] for what, key in spec.tail_keys.items()}
+    records[f"extra.paper_probe.{dataset.lower()}_outliers"] = int(table["n_excluded"].iloc[0])
     what = (f"± is the std over {n_runs} probe runs; {int(table['n_excluded'].iloc[0])} crops "
             f"beyond {PROBE_OUTLIER_SIGMA:g} std of the mean count dropped")
     return PaperResult(table, records, note=f"{note}; {what}" if note else what,
                        uncertainties=spreads, evidence="analogue",
-                       details={"truth": truth, "predictions": predictions, "tail": tail})
+                       details={"truth": truth, "predictions": predictions, "tail": tail,
+                                "tail_at": spec.tail})
+
+
+def mightee_fr_like(work: str | os.PathLike, *, n_fields: int = 2, size: int = 3072,
+                    seed: int = 0, boost: float = 10.0, snr_min: float = 10.0,
+                    min_beams: float = 3.0) -> dict[str, LabelledImages]:
+    """Simulate a stand-in for MIGHTEE_FR: FRI/FRII cut-outs of MIGHTEE-like fields, split.
+
+    The real set (Sect. 2.2.2) is 90 FRI and 87 FRII galaxies hand-labelled in the MIGHTEE
+    Early Science fields, 150² px crops centred on each, 140 of them for training
+    (:data:`MIGHTEE_FR_KEYS`, read from ``published.yaml``). Here: ``n_fields`` pointings of
+    the ``mightee`` preset with the FRI and FRII densities times ``boost`` (so that two
+    fields hold enough), their FR galaxies that an astronomer could label (peak SNR >=
+    ``snr_min``, larger than ``min_beams`` beams, fitting the cut-out), as many per class as
+    the real set drawn at random (seeded), cut out at the native scale and stretched between
+    the field's 2nd and 99.9th percentiles to 8 bits as MIGHTEE's crops (Sect. 2.4). Returns
+    ``{"train": ..., "test": ...}`` (a stratified split of the real set's sizes), each a
+    :class:`~radiolib.data.LabelledImages` with classes ``("FRI", "FRII")``.
+    """
+    published = {k: int(load_published().set_index("key").loc[key, "value"])
+                 for k, key in MIGHTEE_FR_KEYS.items()}
+    side, base = published["side"], get_preset("mightee")
+    boosted = tuple(dataclasses.replace(c, density=c.density * boost)
+                    if c.name in ("fri", "frii") else c for c in base.classes)
+    preset = dataclasses.replace(base, name="mightee_fr", classes=boosted)
+    work = Path(work)
+    fields = [simulate(preset, size=size, seed=seed + i, out_dir=work / "fields")
+              for i in range(n_fields)]
+    beam = max(base.beam[:2])
+    rows = []
+    for f in fields:
+        c = f.catalogue
+        ok = (c["class"].isin(["fri", "frii"]) & (c["snr"] >= snr_min)
+              & (c["size_arcsec"] >= min_beams * beam)
+              & (c["size_arcsec"] <= side * base.pixel_scale))
+        rows.append(c[ok].assign(field=f"{f.preset}_{f.seed}"))
+    pool = pd.concat(rows, ignore_index=True)
+    rng = np.random.default_rng(seed)
+    picked = []
+    for label, name in enumerate(("FRI", "FRII")):
+        have = pool.index[pool["class"] == name.lower()]
+        if len(have) < published[name]:
+            raise DataError(f"MIGHTEE_FR-like set: {len(have)} {name} galaxies in {n_fields} "
+                            f"fields, {published[name]} needed; raise n_fields or boost")
+        picked.append(pool.loc[rng.choice(have, published[name], replace=False)]
+                      .assign(label=label))
+    chosen = pd.concat(picked).sort_values(["field", "id"])
+    names = [f"{f.preset}_{f.seed}" for f in fields]
+    cats = [chosen[chosen["field"] == n].reset_index(drop=True) for n in names]
+    ts = tile_fields([f.image_path for f in fields], "banner", out_dir=work / "cutouts",
+                     size=side, factor=1.0, min_size=side, nan_max=1.0, catalogues=cats,
+                     names=names, overwrite=True)
+    index = ts.index
+    table = pd.concat([cats[names.index(fld)].iloc[[int(r)]] for fld, r in
+                       zip(index["field"], index["source_row"], strict=True)], ignore_index=True)
+    tiles = np.asarray(ts.tiles, dtype=np.float32)
+    images = np.empty(tiles.shape, np.uint8)
+    for field in names:
+        rows_of = (index["field"] == field).to_numpy()
+        scaled = fitted_scaling(ts.fields[field], "contrast_2_99.9").transform(tiles[rows_of])
+        images[rows_of] = np.rint(255 * np.clip(np.nan_to_num(scaled), 0, 1))
+    labels = table["label"].to_numpy(np.int64)
+    test = np.zeros(len(labels), bool)
+    n_test = len(labels) - published["train"]
+    for label in (0, 1):  # stratified: each class keeps its share in the test set
+        where = np.flatnonzero(labels == label)
+        k = round(n_test * len(where) / len(labels)) if label == 0 else n_test - test.sum()
+        test[rng.choice(where, int(k), replace=False)] = True
+    meta = table[["field", "id", "class", "snr", "size_arcsec"]]
+    info = {"simulated": f"{n_fields} mightee pointings of {size}² px, FR densities x{boost:g}",
+            "seed": seed}
+    return {split: LabelledImages(images[keep], labels[keep], ("FRI", "FRII"),
+                                  np.full(int(keep.sum()), split),
+                                  meta[keep].reset_index(drop=True), info)
+            for split, keep in (("train", ~test), ("test", test))}
 
 
 def ablation_combos(n_combos: int = 8) -> list[dict[str, bool]]:
@@ -478,9 +651,9 @@ def paper_probe_result(features: dict, data: dict, *, datasets=("MiraBest",),
     ``features`` and ``data`` are as in :func:`frozen_probes`. For each of ``datasets`` and
     model, ``n_runs`` seeded :class:`~radiolib.evaluate.LinearLayerProbe` fits
     (:data:`PROBE_SETTINGS` ``["classification"]``: PCA to 100 and one linear layer trained
-    for 300 epochs on 70 % of the training rows) are scored on the test rows. MiraBest error
-    and F1 of the DINO backbones and of :data:`OTHER_BACKBONES` go to the Table 4 rows; every
-    row also to
+    for 300 epochs on 70 % of the training rows) are scored on the test rows. Error and F1
+    on a Table 4 set (:data:`TABLE4_SETS`) of the DINO backbones and of
+    :data:`OTHER_BACKBONES` go to the Table 4 cells (:func:`table4_key`); every row also to
     ``extra.paper_probe.<dataset>_<metric>.<model>``.
     """
     models = list(dict.fromkeys(m for m, _, _ in features))
@@ -495,14 +668,9 @@ def paper_probe_result(features: dict, data: dict, *, datasets=("MiraBest",),
             rows.append({"dataset": name, "model": model,
                          **{k: out[k] for k in ("error", "error_std", "f1", "f1_std")}})
             for metric in ("error", "f1"):
-                keys = [f"extra.paper_probe.{name.lower()}_{metric}.{slug(model)}"]
-                paper = (MIRABEST_ERROR_KEYS if metric == "error" else MIRABEST_F1_KEYS)
-                if name == "MiraBest" and _model(model) in paper:
-                    keys.append(paper[_model(model)])
-                elif name == "MiraBest" and model in OTHER_BACKBONES:
-                    keys.append(f"lastufka2024.table4.mirabest_{metric}_"
-                                f"{OTHER_BACKBONES[model][1]}")
-                for key in keys:
+                keys = [f"extra.paper_probe.{name.lower()}_{metric}.{slug(model)}",
+                        table4_key(name, metric, model)]
+                for key in filter(None, keys):
                     records[key], spreads[key] = out[metric], out[f"{metric}_std"]
     what = f"± is the std over {n_runs} probe runs"
     return PaperResult(pd.DataFrame(rows), records, note=f"{note}; {what}" if note else what,

@@ -128,9 +128,11 @@ def hulk_labels(catalogue, *, snr_min: float = 5.0, segmap=None,
     return labels
 
 
-def _count_labels(catalogue, snr_min: float) -> Callable[[np.ndarray], dict]:
+def _count_labels(catalogue, snr_min: float,
+                  components: bool = False) -> Callable[[np.ndarray], dict]:
     def labels(boxes: np.ndarray) -> dict:
-        return {"n_sources": source_counts(catalogue, boxes, snr_min=snr_min)}
+        return {"n_sources": source_counts(catalogue, boxes, snr_min=snr_min,
+                                           components=components)}
 
     return labels
 
@@ -146,7 +148,8 @@ def tile_simulated(fields: Sequence[SimulatedField], mode: str, *, out_dir: str 
     mode : {"hulk", "banner", "mgcls"}
         hulk tiles get ``labels`` and ``primary`` (frame labels of the objects visible in
         the tile, `radiolib.papers.frame_truth`; sources with SNR >= 5);
-        MGCLS crops get ``n_sources`` (sources with SNR >= 5 centred in the crop); banner
+        MGCLS crops get ``n_sources`` (sources with SNR >= 5 centred in the crop; those of
+        ``mightee`` fields count each source's components, as the MIGHTEE catalogue); banner
         cut-outs are made around `banner_sources` (SNR >= 10) and keep the source's ``id``
         in the ``source`` column.
     out_dir : path-like
@@ -168,7 +171,8 @@ def tile_simulated(fields: Sequence[SimulatedField], mode: str, *, out_dir: str 
         labels = [hulk_labels(f.catalogue, snr_min=threshold, segmap=f.segmap(),
                               beam_area_px=beam_area(f.header)) for f in fields]
     else:
-        labels = [_count_labels(c, threshold) for c in cats]
+        labels = [_count_labels(c, threshold, components=f.preset == "mightee")
+                  for f, c in zip(fields, cats, strict=True)]
     return tile_fields(paths, mode, out_dir=out_dir, labels=labels, names=names,
                        overwrite=True, **kwargs)
 

@@ -81,6 +81,16 @@ def plot_attention_maps(images: np.ndarray, maps: np.ndarray, *,
     return fig
 
 
+def _count_panel(ax, truth, pred, threshold, top, title) -> None:
+    ax.scatter(truth, pred, s=5, alpha=0.5)
+    ax.plot([0, top], [0, top], color="0.4", lw=1)
+    if threshold is not None and threshold < top:
+        ax.axvline(threshold, color="0.6", ls=":", lw=1)
+        ax.axhline(threshold, color="0.6", ls=":", lw=1)
+    ax.set(xlim=(0, top), ylim=(min(0, np.min(pred)), top), title=title,
+           xlabel="catalogue sources per crop", ylabel="predicted")
+
+
 def plot_count_scatter(truth, predictions: Mapping[str, np.ndarray], *,
                        threshold: float | None = None, panel: float = 3.4) -> Figure:
     """One panel per model: predicted against catalogue source count per crop (Fig. 8).
@@ -88,18 +98,28 @@ def plot_count_scatter(truth, predictions: Mapping[str, np.ndarray], *,
     The diagonal is a perfect prediction; ``threshold`` draws the count above which the paper
     checks for under-prediction (60 sources on MGCLS).
     """
-    truth = np.asarray(truth, float)
-    fig, axes = plt.subplots(1, len(predictions), figsize=(panel * len(predictions), panel),
+    return plot_count_scatters({"": {"truth": truth, "predictions": predictions,
+                                     "tail_at": threshold}}, panel=panel)
+
+
+def plot_count_scatters(sets: Mapping[str, Mapping], *, panel: float = 3.4) -> Figure:
+    """Fig. 8 for several count sets: one row per set, one panel per model.
+
+    ``sets[name]`` holds ``truth``, ``predictions`` (model -> predictions) and ``tail_at``
+    (the threshold line, or None), as the ``details`` of
+    :func:`radiolib.papers.lastufka2024.paper_count_result`.
+    """
+    ncols = max(len(d["predictions"]) for d in sets.values())
+    fig, axes = plt.subplots(len(sets), ncols, figsize=(panel * ncols, panel * len(sets)),
                              squeeze=False)
-    top = max(truth.max(), *(np.max(p) for p in predictions.values())) * 1.05
-    for ax, (name, pred) in zip(axes[0], predictions.items(), strict=True):
-        ax.scatter(truth, pred, s=5, alpha=0.5)
-        ax.plot([0, top], [0, top], color="0.4", lw=1)
-        if threshold is not None and threshold < top:
-            ax.axvline(threshold, color="0.6", ls=":", lw=1)
-            ax.axhline(threshold, color="0.6", ls=":", lw=1)
-        ax.set(xlim=(0, top), ylim=(min(0, np.min(pred)), top), title=name,
-               xlabel="catalogue sources per crop", ylabel="predicted")
+    for row, (name, d) in zip(axes, sets.items(), strict=True):
+        truth = np.asarray(d["truth"], float)
+        top = max(truth.max(), *(np.max(p) for p in d["predictions"].values())) * 1.05
+        for ax, (model, pred) in zip(row, d["predictions"].items(), strict=False):
+            _count_panel(ax, truth, pred, d.get("tail_at"), top,
+                         f"{name}: {model}" if name else model)
+        for ax in row[len(d["predictions"]):]:
+            ax.set_axis_off()
     fig.tight_layout()
     return fig
 

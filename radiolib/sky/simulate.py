@@ -297,7 +297,7 @@ def simulate(preset: str = "emupilot", *, size=2048, seed: int = 0,
 
     Parameters
     ----------
-    preset : {"emupilot", "mgcls", "smgps"} or SkyPreset
+    preset : {"emupilot", "first", "mgcls", "mightee", "smgps"} or SkyPreset
         The survey to mimic (see `radiolib.sky.presets`).
     size : int or (int, int)
         Pixels per side (or ``(ny, nx)``), 64..131072; fields of any size are streamed.

@@ -179,16 +179,23 @@ def label_matrix(label_sets: Iterable[Iterable[str]]) -> np.ndarray:
                     ).reshape(len(sets), len(FRAME_LABELS))
 
 
-def source_counts(catalogue, boxes, *, snr_min: float = 5.0,
-                  flux_min: float | None = None) -> np.ndarray:
+def source_counts(catalogue, boxes, *, snr_min: float = 5.0, flux_min: float | None = None,
+                  components: bool = False) -> np.ndarray:
     """Count sources with ``snr >= snr_min`` (and ``flux >= flux_min``) centred in each box.
 
     Our stand-in for Lastufka et al. 2024's regression target, the number of compact-catalogue
     (PyBDSF) sources in a crop; the centre is the catalogue's ``(x, y)``, counted with the pixel
-    convention of `radiolib.tiling.count_in_boxes`.
+    convention of `radiolib.tiling.count_in_boxes`. ``components``: a source counts as its
+    ``n_components`` (at least 1), as the MIGHTEE catalogue lists every component of a
+    multi-Gaussian source where MGCLS's drops them (Lastufka et al. Sect. 2.3); all are
+    placed at the source's centre.
     """
     boxes = _boxes(boxes)  # validates the shape
     keep = (_col(catalogue, "kind").astype(str) == "source") & (_col(catalogue, "snr") >= snr_min)
     if flux_min is not None:
         keep &= _col(catalogue, "flux") >= flux_min
-    return count_in_boxes(_col(catalogue, "x")[keep], _col(catalogue, "y")[keep], boxes)
+    x, y = _col(catalogue, "x")[keep], _col(catalogue, "y")[keep]
+    if components:
+        n = np.maximum(np.asarray(_col(catalogue, "n_components")[keep], dtype=np.int64), 1)
+        x, y = np.repeat(x, n), np.repeat(y, n)
+    return count_in_boxes(x, y, boxes)

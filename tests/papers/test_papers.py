@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from radiolib.errors import ConfigError, DataError
 from radiolib.evaluate.splits import holdout_split
 from radiolib.papers import PaperResult, lastufka2024, riggi2024
 from radiolib.published import published_rows
-from radiolib.results import ResultsStore
+from radiolib.results import ResultsStore, load_published
 
 KEYS = {row["key"] for row in published_rows()}
 
@@ -70,8 +71,8 @@ def test_count_mse_table_records_the_published_keys():
         ["low", "high"]
     assert mse["ResNet50 (DINO)"] < 1 < mse["predict the mean"]  # the signal is found
     # the published keys are the paper probe's (paper_count_result); this is the cross-check
-    assert not any(k in result.records for keys in lastufka2024.COUNT_MSE_KEYS.values()
-                   for k in keys)
+    assert not any(k in result.records for spec in lastufka2024.COUNT_SETS.values()
+                   for keys in spec.mse_keys.values() for k in keys)
     assert result.records["extra.dino.count_mse.resnet50_dino"] == mse["ResNet50 (DINO)"]
     assert result.records["extra.dino.count_mse.predict_the_mean"] == mse["predict the mean"]
     assert "ResNet50 (untrained)" not in result.text  # no untrained ResNet50 to compare
@@ -88,15 +89,37 @@ def test_paper_count_result_drops_outliers_and_records_the_published_keys():
     assert (table["n_excluded"] == 3).all() and result.records[
         "extra.paper_probe.mgcls_outliers"] == 3
     assert table.loc["ResNet50 (DINO)", "mse"] < 2 < table.loc["ViT-S/8 (untrained)", "mse"]
-    for key in lastufka2024.COUNT_MSE_KEYS["ResNet50"]:
+    mgcls = lastufka2024.COUNT_SETS["MGCLS"]
+    for key in mgcls.mse_keys["ResNet50"]:
         assert result.records[key] == table.loc["ResNet50 (DINO)", "mse"]
         assert result.uncertainties[key] == table.loc["ResNet50 (DINO)", "mse_std"]
-    assert not any(k in result.records for k in lastufka2024.COUNT_MSE_KEYS["ViT-S/8"])
+    assert not any(k in result.records for k in mgcls.mse_keys["ViT-S/8"])
+    assert set(mgcls.tail_keys.values()) <= set(result.records)
     truth = result.details["truth"]
     assert truth.max() < 100 and len(truth) == round(0.3 * 2000) - np.sum(
         np.isin(np.arange(3), holdout_split(2000, 0.3, seed=0)[1]))
     assert {len(p) for p in result.details["predictions"].values()} == {len(truth)}
     assert "3 crops beyond 3 std" in result.note and "2 probe runs" in result.note
+
+
+def test_paper_count_result_on_mightee_records_its_own_column_and_tail():
+    counts, features = _features(n=600)
+    result = lastufka2024.paper_count_result(features, counts, n_runs=1, seed=0,
+                                             dataset="MIGHTEE")
+    mightee = lastufka2024.COUNT_SETS["MIGHTEE"]
+    mse = result.table.loc["ResNet50 (DINO)", "mse"]
+    assert result.records["lastufka2024.table4.mightee_mse_resnet50_mgcls"] == mse
+    assert result.records["extra.paper_probe.mightee_mse.resnet50_dino"] == mse
+    assert not any(k.startswith(("lastufka2024.table4.mgcls_", "lastufka2024.fig5."))
+                   for k in result.records)  # the MGCLS column and Fig. 5 are not touched
+    assert result.details["tail_at"] == mightee.tail == 50
+    largest = np.max(result.details["predictions"]["ResNet50 (DINO)"])
+    assert result.records[mightee.tail_keys["max_prediction"]] == pytest.approx(largest)
+    with pytest.raises(ConfigError, match="unknown count set"):
+        lastufka2024.paper_count_result(features, counts, dataset="LoTSS")
+    check = lastufka2024.count_mse_table(features, counts, dataset="MIGHTEE", n_components=4,
+                                         n_boot=50)
+    assert "extra.dino.mightee_count_mse.resnet50_dino" in check.records
 
 
 def test_upper_tail_counts_shares_above_the_threshold():
@@ -163,13 +186,14 @@ def test_probe_and_finetune_records():
         features["ResNet50 (untrained)", "MiraBest", split] = rng.normal(size=(n, 2))
     probes = lastufka2024.frozen_probes(features, data, n_components=2, n_boot=200)
     result = lastufka2024.probe_records(probes, released=True)
-    key = lastufka2024.MIRABEST_ERROR_KEYS["ResNet50"]
+    key = lastufka2024.table4_key("MiraBest", "error", "ResNet50 (DINO)")
+    assert key == "lastufka2024.table4.mirabest_error_resnet50_mgcls"
     assert key not in result.records  # the cross-check: Table 4 comes from the paper's probe
     assert result.records["extra.probes.mirabest_accuracy.resnet50_dino"] == 100
     assert result.evidence == "released-weights"
     paper = lastufka2024.paper_probe_result(features, data, n_runs=2, released=True)
     assert paper.records[key] == 0 and paper.uncertainties[key] == 0
-    f1 = lastufka2024.MIRABEST_F1_KEYS["ResNet50"]
+    f1 = lastufka2024.table4_key("MiraBest", "f1", "ResNet50 (DINO)")
     assert paper.records[f1] == 1
     untrained = paper.table.set_index("model").loc["ResNet50 (untrained)"]
     assert untrained["error"] > 0.2 and untrained["error_std"] >= 0
@@ -329,6 +353,58 @@ def test_crop_colourings_read_each_pointing_flag(tmp_path):
     for field, flag in zip(colours["pointing"], colours["DQF"], strict=True):
         assert flag == f"DQF {flags[field]}"
     assert (colours["sources per crop"] == crops.index["n_sources"].to_numpy()).all()
+    assert "data set" not in colours
+    deep = lastufka2024.mgcls_crops([5], 768, tmp_path, "deep", preset="mightee")
+    both = lastufka2024.crop_colourings({"MGCLS-like": crops, "MIGHTEE-like": deep})
+    assert list(both["data set"]) == ["MGCLS-like"] * len(crops) + ["MIGHTEE-like"] * len(deep)
+    assert set(both["pointing"][len(crops):]) == {"mightee_5"}
+
+
+def test_table4_key_names_the_cells_of_the_paper_rows_only():
+    assert lastufka2024.table4_key("MIGHTEE_FR", "f1", "ViT-S/8 (DINO)") == \
+        "lastufka2024.table4.mightee_fr_f1_vits8_mgcls"
+    assert lastufka2024.table4_key("MiraBest", "error", "DINO ImageNet ResNet50") == \
+        "lastufka2024.table4.mirabest_error_dino_resnet50_imagenet"
+    assert lastufka2024.table4_key("MiraBest", "error", "ResNet50 (untrained)") is None
+    assert lastufka2024.table4_key("RGD", "error", "ResNet50 (DINO)") is None
+    published = set(load_published()["key"])
+    for dataset in lastufka2024.TABLE4_SETS:
+        for metric in ("error", "f1"):
+            for model in ("ResNet50 (DINO)", "ViT-S/8 (DINO)", *lastufka2024.OTHER_BACKBONES):
+                assert lastufka2024.table4_key(dataset, metric, model) in published
+
+
+def test_mightee_crops_count_components_and_reuse_their_cache(tmp_path):
+    deep = lastufka2024.mgcls_crops([5], 768, tmp_path, "deep", preset="mightee")
+    shallow = lastufka2024.mgcls_crops([5], 768, tmp_path, "deep")  # another preset: remade
+    assert set(shallow.index["field"]) == {"mgcls_5"} and set(deep.index["field"]) == {
+        "mightee_5"}
+    from radiolib.sky.truth import source_counts
+    cat = pd.read_csv(tmp_path / "fields" / "mightee_5_catalogue.csv")
+    boxes = deep.index[["x0", "y0", "x1", "y1"]].to_numpy()
+    again = lastufka2024.mgcls_crops([5], 768, tmp_path, "deep2", preset="mightee")
+    assert (again.index["n_sources"].to_numpy()
+            == source_counts(cat, boxes, components=True)).all()
+
+
+def test_mightee_fr_like_follows_the_real_sets_sizes(tmp_path):
+    sets = lastufka2024.mightee_fr_like(tmp_path, n_fields=1, size=1536, boost=80.0, seed=3)
+    train, test = sets["train"], sets["test"]
+    published = load_published().set_index("key")["value"]
+    keys = lastufka2024.MIGHTEE_FR_KEYS
+    assert len(train) == published[keys["train"]]
+    assert len(train) + len(test) == published[keys["FRI"]] + published[keys["FRII"]]
+    assert (np.bincount(np.r_[train.labels, test.labels])
+            == [published[keys["FRI"]], published[keys["FRII"]]]).all()
+    assert abs(test.labels.mean() - train.labels.mean()) < 0.05  # stratified
+    side = published[keys["side"]]
+    assert train.images.shape[1:] == (side, side) and train.images.dtype == np.uint8
+    assert train.class_names == ("FRI", "FRII") and set(train.meta["class"]) == {"fri", "frii"}
+    assert (train.meta["snr"] >= 10).all()
+    assert not set(map(tuple, train.meta[["field", "id"]].to_numpy())) & set(
+        map(tuple, test.meta[["field", "id"]].to_numpy()))  # no galaxy in both splits
+    with pytest.raises(DataError, match="raise n_fields or boost"):
+        lastufka2024.mightee_fr_like(tmp_path / "few", n_fields=1, size=512, boost=1.0)
 
 
 def test_table4_panels_split_keys_into_task_and_backbone():

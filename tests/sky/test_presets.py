@@ -6,8 +6,8 @@ from radiolib.errors import ConfigError
 from radiolib.sky import PRESETS, get_preset
 
 
-def test_presets_are_the_four_surveys():
-    assert sorted(PRESETS) == ["emupilot", "first", "mgcls", "smgps"]
+def test_presets_are_the_five_surveys():
+    assert sorted(PRESETS) == ["emupilot", "first", "mgcls", "mightee", "smgps"]
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -22,7 +22,7 @@ def test_preset_documents_what_it_models_and_not(name):
 
 
 def test_unknown_preset_lists_the_presets():
-    with pytest.raises(ConfigError, match="emupilot, first, mgcls, smgps"):
+    with pytest.raises(ConfigError, match="emupilot, first, mgcls, mightee, smgps"):
         get_preset("lofar")
 
 
@@ -38,3 +38,10 @@ def test_preset_says_where_its_pointing_distributions_come_from(name):
     v = preset.variation
     assert v.rms_sigma_ln > 0 and len(v.dqf_noise) == 4 and v.dqf_noise[0] == 1.0
     assert list(v.dqf_noise) == sorted(v.dqf_noise)  # poorer dynamic range, more noise
+
+
+def test_mightee_is_deeper_than_mgcls_and_has_no_cluster():
+    mightee, mgcls = PRESETS["mightee"], PRESETS["mgcls"]
+    assert mightee.rms < mgcls.rms and mightee.cluster is None and mgcls.cluster is not None
+    assert mightee.mode == mgcls.mode == "pointing"
+    assert mightee.pixel_scale == mgcls.pixel_scale  # a 256² crop covers the same sky

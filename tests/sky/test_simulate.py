@@ -236,7 +236,7 @@ def test_bad_size(size, tmp_path):
 
 
 def test_bad_preset_and_arguments(tmp_path):
-    with pytest.raises(ConfigError, match="emupilot, first, mgcls, smgps"):
+    with pytest.raises(ConfigError, match="emupilot, first, mgcls, mightee, smgps"):
         simulate("vlass", size=256, out_dir=tmp_path)
     with pytest.raises(ValueError, match="seed"):
         plan_field("emupilot", size=256, seed=-1)

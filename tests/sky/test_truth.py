@@ -78,6 +78,14 @@ def test_source_counts_half_open_boxes_and_thresholds():
     assert source_counts(CAT, boxes, flux_min=0.05).tolist() == [0, 0, 0, 2]
 
 
+def test_source_counts_of_components_count_each_component_at_its_source():
+    cat = CAT.assign(n_components=[1, 1, 0, 1, 1, 0, 0, 3])  # the FRII: three components
+    boxes = [(0, 0, 50, 50), (990, 990, 1010, 1010), (0, 0, 2000, 2000)]
+    assert source_counts(cat, boxes).tolist() == [1, 1, 5]
+    # a source with no component listed (diffuse) still counts once
+    assert source_counts(cat, boxes, components=True).tolist() == [1, 3, 7]
+
+
 def test_bad_boxes_raise():
     with pytest.raises(ValueError, match="x1 > x0"):
         source_counts(CAT, [(10, 0, 5, 5)])
