@@ -72,7 +72,7 @@ from radiolib.evaluate.probes import (
     linear_probe_fit,
     random_embeddings,
 )
-from radiolib.evaluate.projection import tsne_2d, umap_2d
+from radiolib.evaluate.projection import group_cohesion, tsne_2d, umap_2d
 from radiolib.evaluate.scoring import PREDICT_MEAN, ProbeScores, class_probe, count_probe
 from radiolib.evaluate.splits import group_split, holdout_split
 
@@ -138,6 +138,7 @@ __all__ = [
     "summarise_draws",
     "train_softmax_head",
     "trainable_layers",
+    "group_cohesion",
     "tsne_2d",
     "umap_2d",
     "weights_sha256",

@@ -487,3 +487,14 @@ def test_best_runs_keep_the_most_accurate_run_of_each_setting():
     assert table.to_dict("records") == [
         {"model": "a", "n_blocks": 2, "runs": 3, "accuracy": 0.7, "balanced_accuracy": 0.35},
         {"model": "b", "n_blocks": 0, "runs": 1, "accuracy": 0.4, "balanced_accuracy": 0.2}]
+
+
+def test_fig6_cohesion_reports_the_groups_of_each_colouring():
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(size=(80, 6)), rng.normal(size=(40, 6)) + 5]
+    colourings = {"data set": np.r_[["MGCLS-like"] * 80, ["MIGHTEE-like"] * 40],
+                  "DQF": rng.choice(["DQF 0", "DQF 1"], 120), "pointing": np.arange(120)}
+    table = lastufka2024.fig6_cohesion(x, colourings, k=5)
+    assert set(table.index.get_level_values("colouring")) == {"data set", "DQF"}
+    assert table.loc[("data set", "MIGHTEE-like"), "same-group neighbours"] > 0.9
+    assert table.loc[("DQF", "DQF 0"), "times chance"] < 1.5
