@@ -27,7 +27,8 @@ Intervals are 95 % percentile-bootstrap intervals over the scored crops, shared 
 every checkpoint scored on them (:func:`score_runs`). :func:`budget_result` turns the curves
 into the book's table, records and sentences: whether any SSL checkpoint within the budget
 beats random weights with non-overlapping intervals, or how many minutes the trend of the best
-curve says it would take.
+curve says it would take. Where no curve improves, :func:`paper_recipe_cost` prices the
+papers' own recipes in minutes of this machine, at the FLOP rate the study's training ran.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from radiolib.errors import ConfigError, DataError
 from radiolib.evaluate.budget import budget_train, cpu_model
@@ -49,9 +51,11 @@ from radiolib.evaluate.probes import count_regression_fit, knn_probe_fit, linear
 from radiolib.evaluate.scoring import Rows, class_probe, count_probe
 from radiolib.evaluate.splits import group_split
 from radiolib.files import atomic_path, atomic_write
+from radiolib.models.backbones import backbone
 from radiolib.papers import PaperResult
 from radiolib.papers.riggi2024_morphology import rgz_like_catalogue, rgz_like_cutouts, stacks
 from radiolib.papers.survey import hulk_labels, reuse_or_make
+from radiolib.results import load_published
 from radiolib.sky import simulate
 from radiolib.sky.truth import source_counts
 from radiolib.ssl.cache import load_runs, save_runs
@@ -61,7 +65,9 @@ from radiolib.tiling import TileSet, tile_fields
 
 __all__ = ["BASE", "CROP_PROBES", "LONG", "MORPHOLOGY", "ON_CUTOUTS", "PILOT", "PROBES",
            "RECIPES", "RESULTS", "RUNS", "TINY", "best_settings", "book_study", "budget_result",
-           "long_checkpoints", "read_curves", "run_study", "score_cutout_runs", "score_runs",
+           "long_checkpoints", "read_curves", "PAPER_RECIPES", "paper_recipe_cost",
+           "recipe_cost_text", "recipe_flops", "training_rate", "run_study",
+           "score_cutout_runs", "score_runs",
            "setting_config", "study_crops", "study_cutouts", "study_settings", "study_text",
            "write_curves"]
 
@@ -134,6 +140,10 @@ PROBES = {**CROP_PROBES, MORPHOLOGY: ("balanced_accuracy", False)}
 EXTRAPOLATE = 100
 #: File of the scored curves in the study's folder.
 RESULTS = "budget_curves.json"
+#: The papers' recipes :func:`paper_recipe_cost` prices: config -> published key of the
+#: number of crops it trained on (Lastufka et al. Table 1: MGCLS_20k, MGCLS_5k for the ViT).
+PAPER_RECIPES = {"dino_resnet50": "lastufka2024.table1.n_mgcls_crops",
+                 "dino_vits8": "lastufka2024.table1.n_mgcls_5k_crops"}
 
 
 def setting_config(name: str, method: str, epochs: int, eval_every: int, changes: dict):
@@ -507,6 +517,90 @@ def best_settings(curves: pd.DataFrame, budget_minutes: float) -> pd.DataFrame:
     return pd.DataFrame(rows).reset_index(drop=True)
 
 
+def _step_flops(arch: str, in_chans: int, size: int, *, backward: bool) -> float:
+    """FLOPs of one image of ``size``² through backbone ``arch`` (with its backward pass)."""
+    net = backbone(arch, in_chans, image_size=size)[0].to("meta")  # shapes only, no compute
+    x = torch.zeros(2, in_chans, size, size, device="meta")  # batch norm trains on 2 or more
+    with FlopCounterMode(display=False) as counter:
+        if backward:
+            net(x).sum().backward()
+        else:
+            with torch.no_grad():
+                net(x)
+    return float(counter.get_total_flops()) / 2
+
+
+def recipe_flops(config) -> float:
+    """Training FLOPs per image and epoch of a recipe's backbone, forward and backward passes.
+
+    SimCLR: two views at ``image_size``. DINO: the student's two global views
+    (``global_size``) and ``n_local`` local ones, and the teacher's forward pass of the two
+    global views. Heads and augmentation are left out (a few per cent of a ResNet's FLOPs).
+    """
+    arch, chans = config.backbone, config.in_chans
+    if config.method == "simclr":
+        return 2 * _step_flops(arch, chans, config.image_size, backward=True)
+    return (2 * _step_flops(arch, chans, config.global_size, backward=True)
+            + config.n_local * _step_flops(arch, chans, config.local_size, backward=True)
+            + 2 * _step_flops(arch, chans, config.global_size, backward=False))
+
+
+def training_rate(curves: pd.DataFrame, meta: dict) -> float:
+    """FLOPs per minute (the curves' minutes) the study's crop settings trained at, together.
+
+    Each crop setting's training FLOPs up to its last checkpoint (:func:`recipe_flops` times
+    the crops its epochs saw) over its minutes there; embedding the probes' crops is not in
+    the minutes, so it is not in the FLOPs either.
+    """
+    flops = minutes = 0.0
+    for name, (method, epochs, every, changes) in meta["settings"].items():
+        rows = curves[(curves["setting"] == name) & (curves["epoch"] > 0)]
+        if name in ON_CUTOUTS or rows.empty:
+            continue
+        config = setting_config(name, method, epochs, every, changes)
+        last = rows.loc[rows["epoch"].idxmax()]
+        seen = meta["n_train_crops"] // config.batch_size * config.batch_size * last["epoch"]
+        flops += recipe_flops(config) * seen
+        minutes += float(last["minutes"])
+    if minutes <= 0:
+        raise DataError("the study has no timed crop setting to measure a training rate on")
+    return flops / minutes
+
+
+def paper_recipe_cost(curves: pd.DataFrame, meta: dict) -> pd.DataFrame:
+    """Price the papers' own pre-training in minutes of the machine the study ran on.
+
+    For each recipe of :data:`PAPER_RECIPES` (the config files, the paper's epochs and crop
+    sides; its number of training crops from ``published.yaml``): its training FLOPs
+    (:func:`recipe_flops`) divided by the rate the study's training sustained
+    (:func:`training_rate`). An estimate for the count probe's verdict when no CPU curve
+    improves: the price of the setting the paper trained, not a prediction that it beats
+    random weights here.
+    """
+    rate = training_rate(curves, meta)
+    crops = load_published().set_index("key")["value"]
+    rows = []
+    for name, key in PAPER_RECIPES.items():
+        config = load_config(name)
+        per_image = recipe_flops(config)
+        total = per_image * float(crops[key]) * config.epochs
+        rows.append({"recipe": name, "backbone": config.backbone, "epochs": config.epochs,
+                     "crops": int(crops[key]), "GFLOP per crop": per_image / 1e9,
+                     "PFLOP": total / 1e15, "minutes": total / rate,
+                     "days": total / rate / 1440})
+    return pd.DataFrame(rows).set_index("recipe").assign(rate_tflop_per_minute=rate / 1e12)
+
+
+def recipe_cost_text(cost: pd.DataFrame, cpu: str) -> str:
+    """One sentence per recipe of :func:`paper_recipe_cost`, for the book."""
+    parts = [f"{name} ({row['backbone']}, {row['epochs']} epochs on {row['crops']} crops, "
+             f"{row['PFLOP']:.0f} PFLOP) about {row['days']:.0f} days"
+             for name, row in cost.iterrows()]
+    rate = cost["rate_tflop_per_minute"].iloc[0]
+    return (f"At the rate the study's training ran on {cpu} ({rate:.1f} TFLOP per minute), "
+            "the papers' own pre-training would take " + "; ".join(parts) + ".")
+
+
 def _scaled_path(config, crops: TileSet) -> Path:
     """Where :func:`_scaled` keeps the crops scaled for ``config``: keyed by their content."""
     h = hashlib.sha256(f"{config.method}:{config.image_size}".encode())
@@ -549,17 +643,21 @@ def _record_runs(cache_dir, runs: Mapping[str, object]) -> None:
     save_runs(cache_dir, RUNS, {**known, **finished})
 
 
-def long_checkpoints(study_dir: str | os.PathLike) -> dict[str, Path]:
+def long_checkpoints(study_dir: str | os.PathLike, *,
+                     image_size: int | None = None) -> dict[str, Path]:
     """Return the checkpoints of the :data:`LONG` settings ``make pretrain`` trained, by name.
 
-    Empty when the study has not been run in ``study_dir``: the notebooks that reuse the long
-    model then go on without it and say so.
+    ``image_size``: only the settings trained at that input side (a notebook comparing
+    backbones at one input size). Empty when the study has not been run in ``study_dir``: the
+    notebooks that reuse the long model then go on without it and say so.
     """
     try:
         runs = load_runs(study_dir, RUNS)
     except DataError:
         return {}
-    return {name: runs[name].checkpoint for name in LONG if name in runs}
+    return {name: runs[name].checkpoint for name in LONG if name in runs
+            and (image_size is None or setting_config(name, *LONG[name]).image_size
+                 == image_size)}
 
 
 def write_curves(curves: pd.DataFrame, folder: str | os.PathLike, **meta) -> Path:

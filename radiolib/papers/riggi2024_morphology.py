@@ -43,7 +43,7 @@ __all__ = ["BACKBONES", "EXTRA", "FIG6_CLASSES", "FIGURES", "FRACTIONS", "REAL_S
            "fig5_result", "fig6_result", "fig7_result", "fraction_sample", "frozen_backbones",
            "frozen_runs", "mix_result", "protocol_result", "real_data_result",
            "real_labelled_set", "rgz_like_catalogue", "rgz_like_cutouts", "rgz_like_sources",
-           "signal_result", "stacks", "view0_features"]
+           "signal_result", "stacks", "trained_size", "view0_features"]
 
 #: The paper's five SimCLR backbones (Fig. 5, in its legend order) and the ImageNet baseline.
 BACKBONES = ("hulk_smgps", "banner_smgps", "smart_hulk_smgps", "hulk_emupilot",
@@ -142,6 +142,14 @@ def rgz_like_sources(n_fields: int, *, size: int, image_size: int, work: str | o
                                    factor=factor, min_size=min_size)
     labels = meta.pop("label").to_numpy(np.int64)
     return stacks(tiles, image_size), labels, meta
+
+
+def trained_size(runs) -> int:
+    """Return the input side notebook 03's first SimCLR run (:data:`SIMCLR`) was trained at."""
+    if SIMCLR[0] not in runs:
+        raise DataError(f"no cached SimCLR run {SIMCLR[0]!r}; run notebook "
+                        "03_simclr_pretraining for this profile first")
+    return load_backbone(runs[SIMCLR[0]].checkpoint).image_size
 
 
 def frozen_backbones(runs, *, image_size: int | None = None, seed: int = 0, device=None,

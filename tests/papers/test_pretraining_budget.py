@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from radiolib.errors import ConfigError
+from radiolib.errors import ConfigError, DataError
 from radiolib.evaluate.splits import group_split
 from radiolib.papers import pretraining_budget as pb
 
@@ -235,6 +235,8 @@ def test_long_checkpoints_are_found_only_when_the_study_trained_them(tmp_path):
     found = pb.long_checkpoints(tmp_path)
     assert list(found) == [next(iter(pb.LONG))]  # pilot settings are not long ones
     assert found[next(iter(pb.LONG))].resolve() == runs[next(iter(pb.LONG))].checkpoint.resolve()
+    assert list(pb.long_checkpoints(tmp_path, image_size=64)) == [next(iter(pb.LONG))]
+    assert pb.long_checkpoints(tmp_path, image_size=128) == {}  # trained at 64 px
 
 
 def test_verdict_without_a_trend_gives_the_minutes_tried_as_a_lower_bound():
@@ -247,3 +249,38 @@ def test_verdict_without_a_trend_gives_the_minutes_tried_as_a_lower_bound():
     t["minutes_needed"] = [np.inf, np.nan]
     assert f"more than {pb.EXTRAPOLATE} times the longest run (14 min)" in \
         pb._verdict("source count", t, budget=5)
+
+
+def test_recipe_flops_count_each_view_and_the_dino_teacher():
+    simclr = pb.setting_config("s", "simclr", 1, 1, {"image_size": 32})
+    one = pb._step_flops("resnet18", simclr.in_chans, 32, backward=True)
+    assert pb.recipe_flops(simclr) == pytest.approx(2 * one)
+    forward = pb._step_flops("resnet18", simclr.in_chans, 32, backward=False)
+    assert 2.5 < one / forward < 3.5  # a backward pass costs about two forward passes
+    dino = pb.setting_config("d", "dino", 1, 1, {"backbone": "resnet18", "global_size": 32,
+                                                 "local_size": 16, "n_local": 2})
+    c = dino.in_chans
+    expected = (2 * pb._step_flops("resnet18", c, 32, backward=True)
+                + 2 * pb._step_flops("resnet18", c, 16, backward=True)
+                + 2 * pb._step_flops("resnet18", c, 32, backward=False))
+    assert pb.recipe_flops(dino) == pytest.approx(expected)
+
+
+def test_paper_recipe_cost_divides_the_recipe_by_the_measured_rate():
+    name = "SimCLR R18/2 32px"
+    method, epochs, every, changes = pb.PILOT[name]
+    config = pb.setting_config(name, method, epochs, every, changes)
+    meta = {"settings": {name: list(pb.PILOT[name])}, "n_train_crops": 10 * config.batch_size}
+    curves = pd.DataFrame({"setting": [name] * 3, "epoch": [0, 2, 4],
+                           "minutes": [0.0, 1.0, 2.0]})
+    rate = pb.training_rate(curves, meta)  # the last checkpoint: 4 epochs of 10 batches
+    assert rate == pytest.approx(pb.recipe_flops(config) * 40 * config.batch_size / 2.0)
+    cost = pb.paper_recipe_cost(curves, meta)
+    assert set(cost.index) == set(pb.PAPER_RECIPES)
+    row = cost.loc["dino_resnet50"]
+    assert row["epochs"] == 425 and row["crops"] == 19554  # the paper's, from its files
+    assert row["minutes"] == pytest.approx(row["PFLOP"] * 1e15 / rate)
+    assert row["days"] == pytest.approx(row["minutes"] / 1440)
+    assert "dino_resnet50 (resnet50, 425 epochs on 19554 crops" in pb.recipe_cost_text(cost, "x")
+    with pytest.raises(DataError, match="no timed crop setting"):
+        pb.training_rate(curves.assign(epoch=0), meta)

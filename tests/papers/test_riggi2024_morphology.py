@@ -253,3 +253,10 @@ def test_view0_features_in_chunks_equal_one_pass():
     whole = model.embed(torch.from_numpy(morph.stacks(tiles, 16))).numpy()
     assert chunked.shape == (5, model.embed_dim)
     np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-6)
+
+
+def test_trained_size_says_which_notebook_to_run_without_its_runs():
+    from radiolib.errors import DataError
+
+    with pytest.raises(DataError, match="03_simclr_pretraining"):
+        morph.trained_size({})
