@@ -1,7 +1,8 @@
 """Lastufka et al. 2024 [0]: DINO on MeerKAT MGCLS crops, its probes, ablation and result keys.
 
 The functions here are the paper's experiments at any profile's size: the recipes scaled to a
-run (:func:`run_recipe`), simulated MGCLS crops (:func:`mgcls_crops`), the source-count probe
+run (:func:`run_recipe`), simulated MGCLS- and MIGHTEE-like crops (:func:`mgcls_crops`,
+:data:`COUNT_SETS`) and a simulated MIGHTEE_FR (:func:`mightee_fr_like`), the source-count probe
 on one held-out split shared with the training callback (:func:`count_mse_table`, a
 scikit-learn cross-check; :func:`paper_count_result`, the paper's linear layer, Figs 5 and 8), the
 augmentation ablation (:func:`ablation_combos`, :func:`ablation_table`), the frozen-feature
