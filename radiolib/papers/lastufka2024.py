@@ -460,9 +460,10 @@ def mightee_fr_like(work: str | os.PathLike, *, n_fields: int = 2, size: int = 3
     (:data:`MIGHTEE_FR_KEYS`, read from ``published.yaml``). Here: ``n_fields`` pointings of
     the ``mightee`` preset with the FRI and FRII densities times ``boost`` (so that two
     fields hold enough), their FR galaxies that an astronomer could label (peak SNR >=
-    ``snr_min``, larger than ``min_beams`` beams, fitting the cut-out), as many per class as
-    the real set drawn at random (seeded), cut out at the native scale and stretched between
-    the field's 2nd and 99.9th percentiles to 8 bits as MIGHTEE's crops (Sect. 2.4). Returns
+    ``snr_min``, larger than ``min_beams`` beams, fitting the cut-out, whose cut-out lies inside
+    the image), as many per class as the real set drawn at random (seeded), cut out at the
+    native scale and stretched between the field's 2nd and 99.9th percentiles to 8 bits as
+    MIGHTEE's crops (Sect. 2.4). Returns
     ``{"train": ..., "test": ...}`` (a stratified split of the real set's sizes), each a
     :class:`~radiolib.data.LabelledImages` with classes ``("FRI", "FRII")``.
     """
@@ -484,30 +485,33 @@ def mightee_fr_like(work: str | os.PathLike, *, n_fields: int = 2, size: int = 3
               & (c["size_arcsec"] <= side * base.pixel_scale))
         rows.append(c[ok].assign(field=f"{f.preset}_{f.seed}"))
     pool = pd.concat(rows, ignore_index=True)
+    names = [f"{f.preset}_{f.seed}" for f in fields]
+    cats = [pool[pool["field"] == n].reset_index(drop=True) for n in names]
+    # every candidate cut out; those reaching past the primary-beam cut (NaN pixels) dropped
+    ts = tile_fields([f.image_path for f in fields], "banner", out_dir=work / "cutouts",
+                     size=side, factor=1.0, min_size=side, nan_max=0.0, catalogues=cats,
+                     names=names, overwrite=True)
+    index = ts.index
+    table = pd.concat([pool.iloc[:0]] + [cats[names.index(fld)].iloc[[int(r)]] for fld, r in
+                       zip(index["field"], index["source_row"], strict=True)], ignore_index=True)
     rng = np.random.default_rng(seed)
     picked = []
-    for label, name in enumerate(("FRI", "FRII")):
-        have = pool.index[pool["class"] == name.lower()]
+    for name in ("FRI", "FRII"):
+        have = np.flatnonzero(table["class"] == name.lower())
         if len(have) < published[name]:
             raise DataError(f"MIGHTEE_FR-like set: {len(have)} {name} galaxies in {n_fields} "
                             f"fields, {published[name]} needed; raise n_fields or boost")
-        picked.append(pool.loc[rng.choice(have, published[name], replace=False)]
-                      .assign(label=label))
-    chosen = pd.concat(picked).sort_values(["field", "id"])
-    names = [f"{f.preset}_{f.seed}" for f in fields]
-    cats = [chosen[chosen["field"] == n].reset_index(drop=True) for n in names]
-    ts = tile_fields([f.image_path for f in fields], "banner", out_dir=work / "cutouts",
-                     size=side, factor=1.0, min_size=side, nan_max=1.0, catalogues=cats,
-                     names=names, overwrite=True)
-    index = ts.index
-    table = pd.concat([cats[names.index(fld)].iloc[[int(r)]] for fld, r in
-                       zip(index["field"], index["source_row"], strict=True)], ignore_index=True)
-    tiles = np.asarray(ts.tiles, dtype=np.float32)
+        picked.append(np.sort(rng.choice(have, published[name], replace=False)))
+    label_of = np.repeat([0, 1], [len(p) for p in picked])
+    rows_kept = np.concatenate(picked)
+    table = table.iloc[rows_kept].assign(label=label_of).reset_index(drop=True)
+    tiles = np.asarray(ts.tiles[rows_kept], dtype=np.float32)
+    fields_of = index["field"].to_numpy()[rows_kept]
     images = np.empty(tiles.shape, np.uint8)
     for field in names:
-        rows_of = (index["field"] == field).to_numpy()
+        rows_of = fields_of == field
         scaled = fitted_scaling(ts.fields[field], "contrast_2_99.9").transform(tiles[rows_of])
-        images[rows_of] = np.rint(255 * np.clip(np.nan_to_num(scaled), 0, 1))
+        images[rows_of] = np.rint(255 * np.clip(scaled, 0, 1))
     labels = table["label"].to_numpy(np.int64)
     test = np.zeros(len(labels), bool)
     n_test = len(labels) - published["train"]
@@ -515,7 +519,7 @@ def mightee_fr_like(work: str | os.PathLike, *, n_fields: int = 2, size: int = 3
         where = np.flatnonzero(labels == label)
         k = round(n_test * len(where) / len(labels)) if label == 0 else n_test - test.sum()
         test[rng.choice(where, int(k), replace=False)] = True
-    meta = table[["field", "id", "class", "snr", "size_arcsec"]]
+    meta = table[["field", "id", "class", "x", "y", "snr", "size_arcsec"]]
     info = {"simulated": f"{n_fields} mightee pointings of {size}² px, FR densities x{boost:g}",
             "seed": seed}
     return {split: LabelledImages(images[keep], labels[keep], ("FRI", "FRII"),

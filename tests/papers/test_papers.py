@@ -401,6 +401,13 @@ def test_mightee_fr_like_follows_the_real_sets_sizes(tmp_path):
     assert train.images.shape[1:] == (side, side) and train.images.dtype == np.uint8
     assert train.class_names == ("FRI", "FRII") and set(train.meta["class"]) == {"fri", "frii"}
     assert (train.meta["snr"] >= 10).all()
+    from astropy.io import fits
+
+    for field, rows in pd.concat([train.meta, test.meta]).groupby("field"):
+        data = fits.getdata(tmp_path / "fields" / f"{field}.fits").squeeze()
+        for x, y in rows[["x", "y"]].to_numpy():  # each cut-out lies inside the imaged disc
+            x0, y0 = int(np.floor(x + 0.5)) - side // 2, int(np.floor(y + 0.5)) - side // 2
+            assert x0 >= 0 and y0 >= 0 and np.isfinite(data[y0:y0 + side, x0:x0 + side]).all()
     assert not set(map(tuple, train.meta[["field", "id"]].to_numpy())) & set(
         map(tuple, test.meta[["field", "id"]].to_numpy()))  # no galaxy in both splits
     with pytest.raises(DataError, match="raise n_fields or boost"):
