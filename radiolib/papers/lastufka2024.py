@@ -59,6 +59,7 @@ __all__ = ["ABLATION_KEYS", "ABLATION_SWITCHES", "COUNT_SETS", "CountSet", "TABL
            "mightee_fr_like",
            "paper_probe_result", "upper_tail", "crop_colourings", "crop_sources",
            "TABLE4_TASKS", "table4_panels", "fig11_result", "FIG11_MODELS", "OTHER_BACKBONES",
+           "UNLOADED_BACKBONES",
            "other_backbones", "best_runs",
            "mgcls_crops", "probe_records", "run_recipe", "TABLE5_CROP", "TABLE5_HIDDEN",
            "TABLE5_LAST_EPOCHS", "TABLE5_LAYERS", "TABLE5_MODELS", "TABLE6_COUNTS",
@@ -131,8 +132,19 @@ MIGHTEE_FR_KEYS = {"FRI": "lastufka2024.sec4_2.n_mightee_fr_fri",
                    "side": "lastufka2024.table1.crop_side_mightee_fr"}
 #: Table 4's backbones trained by others that load by name when their file is in the data folder
 #: (:func:`radiolib.evaluate.load_backbone`): row label -> (name to load, Table 4 key suffix).
-#: DINOv2, GZ2 MoCo and RGZ BYOL have no loader yet: their rows show the published values.
+#: DINOv2, GZ2 MoCo and RGZ BYOL have no loader yet: their rows show the published values
+#: (:data:`UNLOADED_BACKBONES` says why).
 OTHER_BACKBONES = {"DINO ImageNet ResNet50": ("dino_imagenet:resnet50", "dino_resnet50_imagenet")}
+#: Table 4's other backbones that radiolib cannot load: row label -> (Table 4 key suffix, why).
+UNLOADED_BACKBONES = {
+    "DINOv2 ViT-G/14": ("dinov2_vitg14", "no loader yet: its architecture (1.1 B parameters, "
+                        "SwiGLU blocks) is not in radiolib, and a loader needs the released "
+                        "file to be checked against, which cannot be fetched offline"),
+    "GZ2 MoCo": ("gz2_moco", "no loader yet (Hayat et al. 2021): a loader needs the released "
+                 "file to be checked against, which cannot be fetched offline"),
+    "RGZ BYOL": ("rgz_byol", "no loader yet (Slijepcevic et al. 2024): a loader needs the "
+                 "released file to be checked against, which cannot be fetched offline"),
+}
 #: RadioGalaxyDataset accuracy of the fine-tuned ResNet50 (Table 4).
 RGD_FINETUNE_KEY = "lastufka2024.table4.rgd_accuracy_resnet50_mgcls"
 

@@ -505,3 +505,10 @@ def test_fig6_cohesion_reports_the_groups_of_each_colouring():
     assert set(table.index.get_level_values("colouring")) == {"data set", "DQF"}
     assert table.loc[("data set", "MIGHTEE-like"), "same-group neighbours"] > 0.9
     assert table.loc[("DQF", "DQF 0"), "times chance"] < 1.5
+
+
+def test_unloaded_backbones_are_table4_rows_with_a_reason():
+    keys = set(load_published()["key"])
+    for name, (suffix, why) in lastufka2024.UNLOADED_BACKBONES.items():
+        assert name not in lastufka2024.OTHER_BACKBONES and why.startswith("no loader")
+        assert f"lastufka2024.table4.mirabest_error_{suffix}" in keys  # a row of Table 4
