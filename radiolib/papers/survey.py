@@ -36,7 +36,7 @@ from radiolib.files import atomic_write
 from radiolib.io import Image, read_catalogue, read_fits, robust_noise
 from radiolib.papers.frame_truth import beam_area, visible_labels
 from radiolib.sky.plan import plan_field
-from radiolib.sky.presets import get_preset
+from radiolib.sky.presets import PRESETS, get_preset
 from radiolib.sky.realism import field_stats
 from radiolib.sky.simulate import SimulatedField
 from radiolib.sky.statistics import (
@@ -148,8 +148,8 @@ def tile_simulated(fields: Sequence[SimulatedField], mode: str, *, out_dir: str 
     mode : {"hulk", "banner", "mgcls"}
         hulk tiles get ``labels`` and ``primary`` (frame labels of the objects visible in
         the tile, `radiolib.papers.frame_truth`; sources with SNR >= 5);
-        MGCLS crops get ``n_sources`` (sources with SNR >= 5 centred in the crop; those of
-        ``mightee`` fields count each source's components, as the MIGHTEE catalogue); banner
+        MGCLS crops get ``n_sources`` (sources with SNR >= 5 centred in the crop; a preset
+        with ``count_components``, ``mightee``, counts each source's components); banner
         cut-outs are made around `banner_sources` (SNR >= 10) and keep the source's ``id``
         in the ``source`` column.
     out_dir : path-like
@@ -171,10 +171,15 @@ def tile_simulated(fields: Sequence[SimulatedField], mode: str, *, out_dir: str 
         labels = [hulk_labels(f.catalogue, snr_min=threshold, segmap=f.segmap(),
                               beam_area_px=beam_area(f.header)) for f in fields]
     else:
-        labels = [_count_labels(c, threshold, components=f.preset == "mightee")
+        labels = [_count_labels(c, threshold, components=_components(f.preset))
                   for f, c in zip(fields, cats, strict=True)]
     return tile_fields(paths, mode, out_dir=out_dir, labels=labels, names=names,
                        overwrite=True, **kwargs)
+
+
+def _components(preset: str) -> bool:
+    """Whether a preset's catalogue counts components (False for a preset not registered)."""
+    return bool(PRESETS[preset].count_components) if preset in PRESETS else False
 
 
 def _pixel_scale(ts: TileSet, field: str) -> float:
@@ -452,7 +457,9 @@ def simulated_variation(preset: str = "mgcls", seeds: Sequence[int] = range(12),
     observed, as the tiler keeps them.
     """
     plans = [plan_field(preset, size=size, seed=int(s)) for s in seeds]
-    return ([plan_counts(p, size=crop, snr_min=snr_min) for p in plans], [p.rms for p in plans])
+    components = get_preset(preset).count_components
+    return ([plan_counts(p, size=crop, snr_min=snr_min, components=components) for p in plans],
+            [p.rms for p in plans])
 
 
 _LOTSS = "catalog_shimwell_reduced.srl.fits"

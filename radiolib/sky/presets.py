@@ -102,6 +102,8 @@ class SkyPreset:
     ``mode`` is ``"pointing"`` (one primary-beam-corrected pointing: noise ∝ 1/PB, NaN where
     PB < ``pb_cut``) or ``"mosaic"`` (a grid of pointings and tiles: noise ripple, tile seams
     with pedestals and noise steps, survey edges with rising noise and NaN borders).
+    ``count_components``: the survey's catalogue lists every component of a multi-component
+    source, so a crop's source count counts components (MIGHTEE; MGCLS drops them).
     """
 
     name: str
@@ -130,6 +132,7 @@ class SkyPreset:
     ripple_beams: tuple[float, float] = (3.0, 6.0)
     cluster: ClusterSpec | None = None
     variation: Variation = Variation()
+    count_components: bool = False
     provenance: str = ""
 
     @property
@@ -377,6 +380,7 @@ MIGHTEE = SkyPreset(
     dqf_probs=(0.5, 0.4, 0.1, 0.0),
     variation=Variation(rms_sigma_ln=0.1, dqf_noise=(1.0, 1.05, 1.15, 1.3),
                         density_sigma_ln=0.1, clustering_sigma_ln=0.5, clustering_arcmin=5.0),
+    count_components=True,
     provenance="""Lastufka et al. 2024 Sect. 2.2.2: MIGHTEE (Early Science, COSMOS and XMM-LSS)
     is deeper than MGCLS (17 h on source) at the same resolution as MGCLS; its crops are cut
     as MGCLS's and stretched between the 2nd and 99.9th percentiles (Sect. 2.4); its PyBDSF

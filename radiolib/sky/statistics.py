@@ -94,11 +94,14 @@ def _image_centre(shape) -> tuple[float, float]:
     return (shape[1] - 1) / 2, (shape[0] - 1) / 2
 
 
-def plan_counts(plan, *, size: int = 256, snr_min: float = 5.0,
-                max_overlap: int = 10) -> CropCounts:
-    """Count sources with SNR >= ``snr_min`` per observed MGCLS crop of a plan (its truth)."""
+def plan_counts(plan, *, size: int = 256, snr_min: float = 5.0, max_overlap: int = 10,
+                components: bool = False) -> CropCounts:
+    """Count sources with SNR >= ``snr_min`` per observed MGCLS crop of a plan (its truth).
+
+    ``components``: count each source's components (`source_counts`), as MIGHTEE's catalogue.
+    """
     boxes = crop_boxes(plan.shape, plan.maps.valid, size=size, max_overlap=max_overlap)
-    counts = source_counts(plan.catalogue, boxes, snr_min=snr_min)
+    counts = source_counts(plan.catalogue, boxes, snr_min=snr_min, components=components)
     return _crop_counts(counts, _radius(boxes, _image_centre(plan.shape)))
 
 

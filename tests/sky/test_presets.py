@@ -45,3 +45,7 @@ def test_mightee_is_deeper_than_mgcls_and_has_no_cluster():
     assert mightee.rms < mgcls.rms and mightee.cluster is None and mgcls.cluster is not None
     assert mightee.mode == mgcls.mode == "pointing"
     assert mightee.pixel_scale == mgcls.pixel_scale  # a 256² crop covers the same sky
+
+
+def test_only_mightee_counts_components():
+    assert [n for n, p in PRESETS.items() if p.count_components] == ["mightee"]

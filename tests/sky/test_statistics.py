@@ -160,3 +160,15 @@ def test_catalogue_counts_of_a_uniform_list():
     snr = np.where(np.arange(n) % 2 == 0, 10.0, 1.0)
     half = catalogue_counts(ra, dec, centre=(150, 30), cell_deg=0.1, snr=snr, edge_quantile=0.0)
     assert half.counts.mean() == pytest.approx(c.counts.mean() / 2, rel=0.05)
+
+
+def test_plan_counts_of_components_count_multi_component_sources_more_than_once():
+    plan = plan_field("mightee", size=1024, seed=4)
+    sources = plan_counts(plan, size=256)
+    components = plan_counts(plan, size=256, components=True)
+    np.testing.assert_allclose(sources.radius, components.radius)  # the same crops
+    assert (components.counts >= sources.counts).all()
+    cat = plan.catalogue
+    multi = (cat["kind"] == "source") & (cat["snr"] >= 5) & (cat["n_components"] > 1)
+    assert multi.sum() > 0  # this seed has radio galaxies of several components ...
+    assert components.counts.sum() > sources.counts.sum()  # ... and they count more than once
