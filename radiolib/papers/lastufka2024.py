@@ -379,7 +379,8 @@ def crop_colourings(crops) -> dict[str, np.ndarray]:
     DQF 2 (bright-source artefacts) that stands apart; the flag of a simulated pointing is
     the ``DQF`` card of its FITS header (-1 where there is none).
     """
-    sets = crops if isinstance(crops, Mapping) else {"": crops}
+    named = isinstance(crops, Mapping)
+    sets = crops if named else {"": crops}
     out: dict[str, list] = {"data set": [], "pointing": [], "DQF": [], "sources per crop": []}
     for name, ts in sets.items():
         index, flags = ts.index, {}
@@ -393,10 +394,7 @@ def crop_colourings(crops) -> dict[str, np.ndarray]:
         out["pointing"].append(field)
         out["DQF"].append(np.array([f"DQF {flags.get(f, -1)}" for f in field]))
         out["sources per crop"].append(index["n_sources"].to_numpy())
-    colourings = {k: np.concatenate(v) for k, v in out.items()}
-    if not isinstance(crops, Mapping):
-        del colourings["data set"]
-    return colourings
+    return {k: np.concatenate(v) for k, v in out.items() if named or k != "data set"}
 
 
 def fig6_cohesion(features, colourings: Mapping[str, np.ndarray], *, k: int = 10,
@@ -661,8 +659,9 @@ def other_backbones(labels: Sequence[str], *, device=None) -> tuple[dict, dict[s
     """Load the :data:`OTHER_BACKBONES` named by ``labels`` whose files are present.
 
     Returns ``(models, absent)``: label -> FeatureExtractor, and label -> why it is not here
-    (the loader's message, which says where to put the file), so that a notebook runs the
-    backbones it has and says which it has not.
+    (the loader's message, which says where to put the file; and every
+    :data:`UNLOADED_BACKBONES` row, which has no loader), so that a notebook runs the
+    backbones it has and says which of Table 4's it has not.
     """
     models, absent = {}, {}
     for label in labels:
@@ -672,7 +671,7 @@ def other_backbones(labels: Sequence[str], *, device=None) -> tuple[dict, dict[s
             models[label] = load_backbone(OTHER_BACKBONES[label][0], device=device)
         except DataError as exc:
             absent[label] = str(exc)
-    return models, absent
+    return models, absent | {name: why for name, (_, why) in UNLOADED_BACKBONES.items()}
 
 
 def paper_probe_result(features: dict, data: dict, *, datasets=("MiraBest",),

@@ -470,6 +470,7 @@ def test_other_backbones_record_their_table4_row_or_say_why_they_are_absent(tmp_
     models, absent = lastufka2024.other_backbones(["DINO ImageNet ResNet50"])
     assert models == {} and "radiolib fetch dino_resnet50_imagenet" in \
         absent["DINO ImageNet ResNet50"]
+    assert set(lastufka2024.UNLOADED_BACKBONES) <= set(absent)  # Table 4 rows with no loader
     with pytest.raises(Exception, match="unknown backbone"):
         lastufka2024.other_backbones(["GZ2 MoCo"])
     rng = np.random.default_rng(1)
