@@ -251,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
         "embed",
         help="embed image files or a TileSet with a backbone into features.npz",
         description="Embed FITS/PNG/JPEG files, or the tiles of one TileSet folder, with a "
-        "backbone (a run folder or checkpoint, a published name, random:<arch>) and write "
+        "backbone (a run folder or checkpoint, a published name, a backbone released by others "
+        "such as rgz_byol:resnet18 or dinov2:vitg14, random:<arch>) and write "
         "features, ids, the backbone's name and weight hash and the preprocessing to one .npz. "
         "An existing output with the same inputs, backbone and preprocessing is reused.",
     )
@@ -395,8 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     csub = p.add_subparsers(dest="action", required=True)
     f = csub.add_parser("fit", help="train on a CSV of file,label")
     f.add_argument("--backbone", required=True,
-                   help="run folder or checkpoint, random:<arch>, imagenet:resnet18 or a "
-                   "published name")
+                   help="run folder or checkpoint, random:<arch>, imagenet:resnet18, a "
+                   "published name or a backbone released by others (rgz_byol:resnet18, ...)")
     f.add_argument("--labels", type=Path, required=True, help="CSV with columns file,label")
     f.add_argument("--out", type=Path, required=True, help="model folder to write")
     f.add_argument("--recipe", default="mirabest", choices=["mirabest", "riggi3"],

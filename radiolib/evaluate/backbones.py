@@ -13,7 +13,10 @@ step with another notebook):
 * ``imagenet:resnet18``, torchvision's ImageNet-1k ResNet18 (Riggi et al.'s non-radio
   baseline), and ``dino_imagenet:resnet50``, DINO's ImageNet ResNet50 (a backbone of Lastufka
   et al.'s Table 4), when their weights are in the data folder
-  (:mod:`radiolib.models.imagenet`).
+  (:mod:`radiolib.models.imagenet`);
+* the other groups' backbones of Lastufka et al.'s Table 4 (``dinov2:vitg14``,
+  ``hayat2021:resnet50``, ``rgz_byol:resnet18``) when their files are in the data folder
+  (:mod:`radiolib.evaluate.released`).
 
 >>> load_backbone("random:resnet18", image_size=32, device="cpu").image_size
 32
@@ -27,6 +30,7 @@ from pathlib import Path
 import torch
 
 from radiolib.errors import ConfigError, DataError
+from radiolib.evaluate.released import RELEASED_BACKBONES, load_released_backbone
 from radiolib.models import (
     BACKBONES,
     FeatureExtractor,
@@ -52,8 +56,9 @@ PUBLISHED: dict[str, tuple[str, str]] = {
 
 IMAGENET = "imagenet:resnet18"
 _FORMS = ("a radiolib run folder or checkpoint file, 'random:<arch>' (arch one of "
-          f"{sorted(BACKBONES)}), a natural-image backbone ({sorted(NATURAL_IMAGE_BACKBONES)}) "
-          f"or a published name ({sorted(PUBLISHED)})")
+          f"{sorted(BACKBONES)}), a natural-image backbone ({sorted(NATURAL_IMAGE_BACKBONES)}), "
+          f"a backbone released by others ({sorted(RELEASED_BACKBONES)}) or a published name "
+          f"({sorted(PUBLISHED)})")
 
 
 def load_backbone(source: str | os.PathLike[str], *, in_chans: int = 1, image_size: int = 224,
@@ -74,6 +79,8 @@ def load_backbone(source: str | os.PathLike[str], *, in_chans: int = 1, image_si
         model = feature_extractor(arch, in_chans, image_size=image_size, device=device)
     elif text in NATURAL_IMAGE_BACKBONES:  # IMAGENET among them
         model = load_natural_image_backbone(text, image_size=image_size, device=device)
+    elif text in RELEASED_BACKBONES:
+        model = load_released_backbone(text, device=device)
     elif text in PUBLISHED:
         file, arch = PUBLISHED[text]
         model = load_dino_checkpoint(file, arch, device=device)

@@ -59,7 +59,7 @@ __all__ = ["ABLATION_KEYS", "ABLATION_SWITCHES", "COUNT_SETS", "CountSet", "TABL
            "mightee_fr_like",
            "paper_probe_result", "upper_tail", "crop_colourings", "crop_sources",
            "TABLE4_TASKS", "table4_panels", "fig11_result", "FIG11_MODELS", "OTHER_BACKBONES",
-           "UNLOADED_BACKBONES",
+           "UNLOADED_BACKBONES", "RGD_ROWS", "paper_row", "paper_rows", "other_features",
            "other_backbones", "best_runs",
            "mgcls_crops", "probe_records", "run_recipe", "TABLE5_CROP", "TABLE5_HIDDEN",
            "TABLE5_LAST_EPOCHS", "TABLE5_LAYERS", "TABLE5_MODELS", "TABLE6_COUNTS",
@@ -131,22 +131,25 @@ MIGHTEE_FR_KEYS = {"FRI": "lastufka2024.sec4_2.n_mightee_fr_fri",
                    "train": "lastufka2024.appc2.n_mightee_fr_train",
                    "side": "lastufka2024.table1.crop_side_mightee_fr"}
 #: Table 4's backbones trained by others that load by name when their file is in the data folder
-#: (:func:`radiolib.evaluate.load_backbone`): row label -> (name to load, Table 4 key suffix).
-#: DINOv2, GZ2 MoCo and RGZ BYOL have no loader yet: their rows show the published values
-#: (:data:`UNLOADED_BACKBONES` says why).
-OTHER_BACKBONES = {"DINO ImageNet ResNet50": ("dino_imagenet:resnet50", "dino_resnet50_imagenet")}
-#: Table 4's other backbones that radiolib cannot load: row label -> (Table 4 key suffix, why).
+#: (:func:`radiolib.evaluate.load_backbone`; :mod:`radiolib.evaluate.released` for the three
+#: astronomy and DINOv2 ones): row label -> (name to load, Table 4 key suffix).
+OTHER_BACKBONES = {
+    "DINO ImageNet ResNet50": ("dino_imagenet:resnet50", "dino_resnet50_imagenet"),
+    "DINOv2 ViT-G/14": ("dinov2:vitg14", "dinov2_vitg14"),
+    "GZ2 MoCo": ("hayat2021:resnet50", "gz2_moco"),
+    "RGZ BYOL": ("rgz_byol:resnet18", "rgz_byol"),
+}
+#: Table 4's rows that no backbone file stands behind: row label -> (Table 4 key suffix, why).
 UNLOADED_BACKBONES = {
-    "DINOv2 ViT-G/14": ("dinov2_vitg14", "no loader yet: its architecture (1.1 B parameters, "
-                        "SwiGLU blocks) is not in radiolib, and a loader needs the released "
-                        "file to be checked against, which cannot be fetched offline"),
-    "GZ2 MoCo": ("gz2_moco", "no loader yet (Hayat et al. 2021): a loader needs the released "
-                 "file to be checked against, which cannot be fetched offline"),
-    "RGZ BYOL": ("rgz_byol", "no loader yet (Slijepcevic et al. 2024): a loader needs the "
-                 "released file to be checked against, which cannot be fetched offline"),
+    "DeCALS BYOL": ("decals_byol", "no public weights: the paper scored features that Mohale & "
+                    "Lochner (2024) shared, so the row shows the published values only"),
+    "RGZ VDVAE": ("rgz_vdvae", "no public weights: the paper quotes the value from Andrianomena "
+                  "& Tang (2024), so the row shows the published value only"),
 }
 #: RadioGalaxyDataset accuracy of the fine-tuned ResNet50 (Table 4).
 RGD_FINETUNE_KEY = "lastufka2024.table4.rgd_accuracy_resnet50_mgcls"
+#: Table 4's rows with a fine-tuned RadioGalaxyDataset accuracy (``table4.rgd_accuracy_<row>``).
+RGD_ROWS = ("dino_resnet50_imagenet", "gz2_moco", "resnet50_mgcls", "rgz_byol", "vits8_mgcls")
 
 #: The paper's linear-layer probe (:class:`radiolib.evaluate.LinearLayerProbe`), per task.
 #: From the paper: PCA to 100 (``lastufka2024.sec4.pca_dim``), one linear layer
@@ -274,6 +277,25 @@ def count_mse_table(features: dict[str, np.ndarray], counts, *, crops=None, seed
                        text=scores.text(pairs, label="MSE"))
 
 
+def paper_row(label: str) -> str | None:
+    """Return the paper's row suffix of a backbone label; None for an untrained twin, a reference.
+
+    Ours: ``"ResNet50 (DINO)"`` -> ``"resnet50_mgcls"``; others' by :data:`OTHER_BACKBONES`:
+    ``"RGZ BYOL"`` -> ``"rgz_byol"``.
+    """
+    return _TABLE4_ROWS.get(_model(label) or "") or OTHER_BACKBONES.get(label, (None, None))[1]
+
+
+def paper_rows(labels: Sequence[str], within: Sequence[str] | None = None) -> dict[str, str]:
+    """``{label: row suffix}`` of the ``labels`` the paper has a row for (in ``within`` if given).
+
+    E.g. the ``paper_models`` of :func:`layer_study`: ``paper_rows(labels, TABLE5_MODELS)``.
+    """
+    rows = {label: paper_row(label) for label in labels}
+    return {label: row for label, row in rows.items()
+            if row and (within is None or row in within)}
+
+
 def table4_key(dataset: str, metric: str, model: str) -> str | None:
     """Table 4's key of a frozen-probe cell: data set (:data:`TABLE4_SETS`), metric, row label.
 
@@ -283,7 +305,7 @@ def table4_key(dataset: str, metric: str, model: str) -> str | None:
     """
     if dataset not in TABLE4_SETS:
         return None
-    row = _TABLE4_ROWS.get(_model(model)) or OTHER_BACKBONES.get(model, (None, None))[1]
+    row = paper_row(model)
     return f"lastufka2024.table4.{TABLE4_SETS[dataset]}_{metric}_{row}" if row else None
 
 
@@ -439,8 +461,10 @@ def paper_count_result(features: dict[str, np.ndarray], counts, *, n_runs: int =
         predictions[name] = probes[0].predict(x[test][kept[len(fit):]])
         rows.append({"model": name, "mse": out["mse"], "mse_std": out["mse_std"],
                      "n_excluded": out["n_excluded"]})
+        other = (f"lastufka2024.table4.{dataset.lower()}_mse_{OTHER_BACKBONES[name][1]}",) \
+            if name in OTHER_BACKBONES else ()
         for key in (f"extra.paper_probe.{dataset.lower()}_mse.{slug(name)}",
-                    *(spec.mse_keys.get(_model(name), ()))):
+                    *(spec.mse_keys.get(_model(name), ())), *other):
             records[key], spreads[key] = out["mse"], out["mse_std"]
     table = pd.DataFrame(rows).set_index("model")
     tail = upper_tail(truth, predictions, spec.tail)
@@ -660,7 +684,7 @@ def other_backbones(labels: Sequence[str], *, device=None) -> tuple[dict, dict[s
 
     Returns ``(models, absent)``: label -> FeatureExtractor, and label -> why it is not here
     (the loader's message, which says where to put the file; and every
-    :data:`UNLOADED_BACKBONES` row, which has no loader), so that a notebook runs the
+    :data:`UNLOADED_BACKBONES` row, which no file stands behind), so that a notebook runs the
     backbones it has and says which of Table 4's it has not.
     """
     models, absent = {}, {}
@@ -672,6 +696,19 @@ def other_backbones(labels: Sequence[str], *, device=None) -> tuple[dict, dict[s
         except DataError as exc:
             absent[label] = str(exc)
     return models, absent | {name: why for name, (_, why) in UNLOADED_BACKBONES.items()}
+
+
+def other_features(models: Mapping[str, FeatureExtractor], images, *,
+                   batch_size: int = 64) -> dict[str, np.ndarray]:
+    """Embed single-channel ``images`` (N, 1, H, W) with each of :func:`other_backbones`' models.
+
+    The one channel is repeated to each model's input channels (3 for natural-image weights,
+    5 for Hayat et al.'s ugriz ResNet50); each loader scales its input as its authors did.
+    """
+    x = torch.as_tensor(images)
+    return {label: model.embed(x.expand(-1, model.in_chans, -1, -1),
+                               batch_size=batch_size).numpy()
+            for label, model in models.items()}
 
 
 def paper_probe_result(features: dict, data: dict, *, datasets=("MiraBest",),
@@ -718,16 +755,19 @@ def finetune_records(tuned: pd.DataFrame, finetune_on: str, *, note: str | None 
     """
     records = {f"extra.finetune.{finetune_on.lower()}_accuracy.{slug(row.model)}"
                f".n{row.n_blocks}": 100 * row.accuracy for row in tuned.itertuples()}
-    ours = tuned[tuned["model"] == "ResNet50 (DINO)"]
-    if finetune_on == "RGD" and len(ours):
-        records[RGD_FINETUNE_KEY] = ours.loc[ours["n_blocks"].idxmax(), "accuracy"]
+    if finetune_on == "RGD":  # Table 4's RGD column: each backbone the paper fine-tuned
+        for model, runs in tuned.groupby("model"):
+            row = paper_row(model)
+            if row in RGD_ROWS:
+                key = f"lastufka2024.table4.rgd_accuracy_{row}"
+                records[key] = runs.loc[runs["n_blocks"].idxmax(), "accuracy"]
     table = tuned.pivot(index="model", columns="n_blocks", values="accuracy") * 100
     return PaperResult(table.rename_axis(columns=f"{finetune_on} accuracy (%), blocks trained"),
                        records, note=note)
 
 
-#: Fig. 11's backbones, as its published.yaml keys name them.
-FIG11_MODELS = {"ResNet50": "resnet50_mgcls", "ViT-S/8": "vits8_mgcls"}
+#: Fig. 11's backbones, as its published.yaml keys name them (:func:`paper_row`).
+FIG11_MODELS = ("resnet50_mgcls", "vits8_mgcls", "dino_resnet50_imagenet", "rgz_byol")
 
 
 def best_runs(runs: Mapping[tuple[str, int], Sequence]) -> pd.DataFrame:
@@ -747,9 +787,10 @@ def fig11_result(runs: Mapping[str, Sequence], test_y, class_names: Sequence[str
 
     ``runs`` maps a model to its seeded :class:`~radiolib.evaluate.FineTuned` runs on the same
     test images (the paper: 3 runs); the one with the highest accuracy is kept, as the paper
-    shows. The recall of each class (the matrix's diagonal) of our DINO backbones goes to
-    ``lastufka2024.fig11.recall_<class>_<model>``, every backbone's to ``extra.finetune.
-    rgd_recall``. ``details["matrices"]``: model -> row-normalised matrix (%) as a DataFrame.
+    shows. The recall of each class (the matrix's diagonal) of each backbone Fig. 11 shows
+    (:data:`FIG11_MODELS`, ours and others') goes to ``lastufka2024.fig11.recall_<class>_<row>``,
+    every backbone's to ``extra.finetune.rgd_recall``. ``details["matrices"]``: model ->
+    row-normalised matrix (%) as a DataFrame.
     """
     test_y = np.asarray(test_y)
     k = len(class_names)
@@ -763,7 +804,7 @@ def fig11_result(runs: Mapping[str, Sequence], test_y, class_names: Sequence[str
         rows.append({"model": model, "runs": len(tuned),
                      "best accuracy %": 100 * best.scores["accuracy"],
                      **{f"recall {c}": r for c, r in recall.items()}})
-        key = FIG11_MODELS.get(_model(model) or "")
+        key = paper_row(model) if paper_row(model) in FIG11_MODELS else None
         for c, r in recall.items():
             records[f"extra.finetune.rgd_recall.{slug(model)}.{slug(c)}"] = float(r)
             if key:

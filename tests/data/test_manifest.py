@@ -6,7 +6,8 @@ from radiolib.errors import ConfigError
 
 DOWNLOADABLE = {"mirabest", "mirabest_first_fits", "rgd", "real_fields"}
 PLACEHOLDERS = {"rgz_dr1", "mgcls_dr1", "mightee", "emu_pilot", "smgps", "caesar_mrcnn",
-                "lastufka_dino_weights", "torchvision_resnet18_imagenet", "dino_resnet50_imagenet"}
+                "lastufka_dino_weights", "torchvision_resnet18_imagenet", "dino_resnet50_imagenet",
+                "dinov2_vitg14", "hayat2021_moco", "rgz_byol"}
 
 
 def test_repository_manifests_load():

@@ -106,3 +106,11 @@ def test_progress_is_updated_once_per_epoch_with_the_loss(task, model):
     run = finetune_classifier(model, *task, n_blocks=0, epochs=3, batch_size=20, progress=bar)
     assert bar.n == 3
     assert float(bar.postfix["loss"]) == pytest.approx(run.history["loss"].iloc[-1], abs=1e-3)
+
+
+def test_single_channel_images_feed_a_model_of_more_channels(task):
+    torch.manual_seed(0)
+    five = feature_extractor("resnet18", 5, device="cpu")  # e.g. Hayat et al.'s ugriz ResNet50
+    x_fit, y_fit, x_test, y_test = task
+    out = finetune_classifier(five, x_fit, y_fit, x_test, y_test, n_blocks=1, epochs=1)
+    assert 0 <= out.scores["accuracy"] <= 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from radiolib.errors import ConfigError, DataError
 from radiolib.evaluate.splits import holdout_split
@@ -472,7 +473,7 @@ def test_other_backbones_record_their_table4_row_or_say_why_they_are_absent(tmp_
         absent["DINO ImageNet ResNet50"]
     assert set(lastufka2024.UNLOADED_BACKBONES) <= set(absent)  # Table 4 rows with no loader
     with pytest.raises(Exception, match="unknown backbone"):
-        lastufka2024.other_backbones(["GZ2 MoCo"])
+        lastufka2024.other_backbones(["DeCALS BYOL"])  # a row with no file behind it
     rng = np.random.default_rng(1)
     data, features = {}, {}
     for split, n in (("train", 80), ("test", 40)):
@@ -511,5 +512,47 @@ def test_fig6_cohesion_reports_the_groups_of_each_colouring():
 def test_unloaded_backbones_are_table4_rows_with_a_reason():
     keys = set(load_published()["key"])
     for name, (suffix, why) in lastufka2024.UNLOADED_BACKBONES.items():
-        assert name not in lastufka2024.OTHER_BACKBONES and why.startswith("no loader")
+        assert name not in lastufka2024.OTHER_BACKBONES and why.startswith("no public weights")
         assert f"lastufka2024.table4.mirabest_error_{suffix}" in keys  # a row of Table 4
+
+
+def test_every_other_backbone_loads_by_a_name_load_backbone_knows():
+    from radiolib.evaluate.backbones import PUBLISHED
+    from radiolib.evaluate.released import RELEASED_BACKBONES
+    from radiolib.models.imagenet import NATURAL_IMAGE_BACKBONES
+    keys = set(load_published()["key"])
+    for label, (name, row) in lastufka2024.OTHER_BACKBONES.items():
+        assert name in {**RELEASED_BACKBONES, **NATURAL_IMAGE_BACKBONES, **PUBLISHED}
+        assert f"lastufka2024.table4.mirabest_error_{row}" in keys
+        assert lastufka2024.paper_row(label) == row
+    assert lastufka2024.paper_rows(["RGZ BYOL", "DINOv2 ViT-G/14", "ResNet50 (untrained)"],
+                                   lastufka2024.TABLE5_MODELS) == {"RGZ BYOL": "rgz_byol"}
+
+
+def test_other_features_repeat_the_channel_to_each_models_input():
+    from radiolib.models import feature_extractor
+    models = {name: feature_extractor("resnet18", c, image_size=16, device="cpu")
+              for name, c in (("three", 3), ("five", 5))}
+    x = torch.rand(4, 1, 16, 16)
+    out = lastufka2024.other_features(models, x, batch_size=3)
+    assert {k: v.shape for k, v in out.items()} == {"three": (4, 512), "five": (4, 512)}
+    np.testing.assert_allclose(out["five"], models["five"].embed(x.expand(-1, 5, -1, -1)).numpy(),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_other_backbones_get_their_count_rgd_and_fig11_cells():
+    from types import SimpleNamespace
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 30, 120).astype(float)
+    feats = {"RGZ BYOL": np.c_[counts + rng.normal(0, 1, 120), rng.normal(size=(120, 3))]}
+    result = lastufka2024.paper_count_result(feats, counts, n_runs=1, dataset="MIGHTEE")
+    assert "lastufka2024.table4.mightee_mse_rgz_byol" in result.records
+    tuned = pd.DataFrame({"model": ["RGZ BYOL", "RGZ BYOL", "DINOv2 ViT-G/14"],
+                          "n_blocks": [0, 5, 5], "accuracy": [0.5, 0.75, 0.9]})
+    rec = lastufka2024.finetune_records(tuned, "RGD").records
+    assert rec["lastufka2024.table4.rgd_accuracy_rgz_byol"] == 0.75  # the deepest setting
+    assert not any(k.endswith("dinov2_vitg14") for k in rec)  # no RGD row in Table 4
+    y = np.array([0, 1, 2, 3])
+    run = SimpleNamespace(scores={"accuracy": 1.0}, predictions=y)
+    fig11 = lastufka2024.fig11_result({"RGZ BYOL": [run]}, y, ["FRI", "FRII", "Compact", "Bent"])
+    assert fig11.records["lastufka2024.fig11.recall_bent_rgz_byol"] == 1.0

@@ -1,0 +1,253 @@
+"""Backbones other groups released, as Lastufka et al. [0] evaluate them in Table 4 (Figs 9-11).
+
+Each file is read from its dataset folder (``radiolib fetch NAME`` says where to get it; nothing
+is downloaded behind the user's back), unpickled with ``torch.load(weights_only=True)`` and
+loaded strictly: every key must map onto our module with the right shape, else a
+:class:`~radiolib.errors.DataError` lists what did not fit. The layouts below are those of
+each group's published code (files named), which is what the loaders were written and tested
+against; the released files themselves cannot be fetched on an offline machine, so a layout
+difference would show up as that error, never as silently random weights.
+
+* ``dinov2:vitg14`` -- DINOv2 ViT-g/14 [1] (``dinov2_vitg14_pretrain.pth``): the ViT of
+  facebookresearch/dinov2 ``dinov2/models/vision_transformer.py`` (SwiGLU feed-forward
+  ``mlp.w12``/``mlp.w3``, LayerScale ``ls1``/``ls2``, a ``mask_token``), built with timm's
+  ``vit_giant_patch14_dinov2`` and converted by timm's own checkpoint filter. Input: three
+  equal channels scaled by ImageNet's mean and std (DINOv2's evaluation transform); the
+  embedding is the normalised CLS token (1536-d).
+* ``hayat2021:resnet50`` -- the MoCo v2 ResNet50 of Hayat et al. [2] (Lastufka et al.'s
+  "GZ2 MoCo"; ``pretrained_paper_model.pth.tar``): ssl-sky-surveys ``models/resnet.py``, i.e.
+  torchvision's names (``module.`` prefix from DataParallel, under ``model_state``) with a
+  5-channel 7x7 stride-1 stem and no max-pool. Radio images enter as five equal channels.
+* ``rgz_byol:resnet18`` -- the BYOL ResNet18 of Slijepcevic et al. [3] (``byol.ckpt``): a
+  PyTorch Lightning checkpoint whose ``state_dict`` holds ``encoder.layers.<i>`` as in
+  inigoval/architectures ``architectures/resnet.py`` (layer 0 the stem, 1-8 the basic blocks),
+  mapped by :func:`map_byol_keys`; the stem's shape (channels, kernel) is read from the file,
+  the input scaling from the checkpoint's ``hyper_parameters.config.data.mu/sig``.
+
+- [0] Lastufka et al. 2024, A&A 690, A310, arXiv:2408.06147
+- [1] Oquab et al. 2024, TMLR, arXiv:2304.07193; github.com/facebookresearch/dinov2
+- [2] Hayat et al. 2021, ApJL 911, L33, arXiv:2012.13083; github.com/mahayat/ssl-sky-surveys
+- [3] Slijepcevic et al. 2024, RASTI 3, 19, arXiv:2305.16127; github.com/inigoval/byol
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision.models import ResNet
+from torchvision.models.resnet import BasicBlock, Bottleneck
+
+from radiolib.data.fetch import dataset_dir
+from radiolib.errors import DataError
+from radiolib.models import FeatureExtractor, select_device
+
+__all__ = ["RELEASED_BACKBONES", "ReleasedBackbone", "load_released_backbone", "map_byol_keys"]
+
+#: ImageNet's channel mean and std: DINOv2's evaluation transform scales inputs by them.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class ReleasedBackbone:
+    """A released backbone: its dataset (manifest) and file, what it is, its training input side."""
+
+    dataset: str
+    file: str
+    what: str
+    image_size: int
+
+
+#: Backbones of Lastufka et al.'s Table 4 trained by other groups, by the name
+#: :func:`radiolib.evaluate.load_backbone` takes. ``image_size``: DINOv2's evaluation side,
+#: Hayat et al.'s 64 px training crops, RGZ BYOL's 70 px centre crop.
+RELEASED_BACKBONES: dict[str, ReleasedBackbone] = {
+    "dinov2:vitg14": ReleasedBackbone("dinov2_vitg14", "dinov2_vitg14_pretrain.pth",
+                                      "DINOv2 ViT-g/14", 224),
+    "hayat2021:resnet50": ReleasedBackbone("hayat2021_moco", "pretrained_paper_model.pth.tar",
+                                           "Hayat et al. 2021 MoCo ResNet50 (GZ2 MoCo)", 64),
+    "rgz_byol:resnet18": ReleasedBackbone("rgz_byol", "byol.ckpt",
+                                          "Slijepcevic et al. 2024 RGZ BYOL ResNet18", 70),
+}
+#: timm model that rebuilds each DINOv2 architecture; tests swap in a small one.
+_TIMM_ARCH = {"dinov2:vitg14": ("vit_giant_patch14_dinov2", {})}
+
+
+class ScaledInput(nn.Module):
+    """Scale images by a per-channel mean and std, then run ``net`` (the loaders' front end)."""
+
+    def __init__(self, net: nn.Module, mean, std) -> None:
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Features of ``(x - mean) / std``."""
+        return self.net((x - self.mean) / self.std)
+
+
+class _ScaledResNet(ResNet):
+    """torchvision's ResNet (``fc`` the identity) scaling its input first.
+
+    It keeps ResNet's attributes (``conv1`` ... ``layer4``) so fine-tuning can split it into
+    blocks (:func:`radiolib.evaluate.backbone_blocks`).
+    """
+
+    def __init__(self, block, layers, *, in_chans: int, kernel: int, stride: int,
+                 maxpool: bool, mean: float = 0.0, std: float = 1.0) -> None:
+        super().__init__(block, layers)
+        self.conv1 = nn.Conv2d(in_chans, 64, kernel, stride=stride, padding=kernel // 2,
+                               bias=False)
+        if not maxpool:
+            self.maxpool = nn.Identity()
+        self.fc = nn.Identity()
+        self.register_buffer("mean", torch.tensor(float(mean)))
+        self.register_buffer("std", torch.tensor(float(std)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled features (B, 512 or 2048) of ``(x - mean) / std``."""
+        return super().forward((x - self.mean) / self.std)
+
+
+def _read(name: str, data_dir) -> tuple[Path, object]:
+    spec = RELEASED_BACKBONES[name]
+    path = dataset_dir(spec.dataset, data_dir=data_dir) / spec.file
+    if not path.is_file():
+        raise DataError(f"{spec.what} weights not available: {path} is missing; "
+                        f"`radiolib fetch {spec.dataset}` says where to get them")
+    try:
+        return path, torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpickling errors have many types
+        raise DataError(f"cannot read {path} with torch.load(weights_only=True): {exc}; if "
+                        "the file is complete, save its state dict alone with plain tensors "
+                        "and try again") from None
+
+
+def _tensors(obj, path: Path, *keys: str) -> dict[str, torch.Tensor]:
+    """Return the state dict under the first of ``keys`` present (or ``obj`` if it is one)."""
+    if isinstance(obj, Mapping):
+        for key in keys:
+            if isinstance(obj.get(key), Mapping):
+                obj = obj[key]
+                break
+    if not isinstance(obj, Mapping) or not obj or \
+            not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise DataError(f"{path} holds no state dict under {' or '.join(keys)}")
+    return dict(obj)
+
+
+def _load_strict(net: nn.Module, state: dict, path: Path, what: str) -> None:
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:  # missing, unexpected or mis-shaped keys, all listed
+        raise DataError(f"{path} does not fit {what}: {exc}") from None
+
+
+def map_byol_keys(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """RGZ BYOL's online encoder (``encoder.layers.<i>...``) renamed to torchvision resnet18's.
+
+    Layer 0 is the stem (``0.0`` conv, ``0.1`` batch norm), layers 1-8 the basic blocks two per
+    stage; the momentum encoder and the projection/prediction heads are dropped.
+    """
+    out = {}
+    for key, value in state.items():
+        m = re.fullmatch(r"encoder\.layers\.(\d+)\.(.+)", key)
+        if m is None:
+            continue
+        i, rest = int(m.group(1)), m.group(2)
+        if i == 0:
+            stem = re.fullmatch(r"([01])\.(.+)", rest)
+            if stem is None:
+                raise DataError(f"unexpected stem key {key!r} in the RGZ BYOL encoder")
+            out[f"{('conv1', 'bn1')[int(stem.group(1))]}.{stem.group(2)}"] = value
+        elif 1 <= i <= 8:
+            out[f"layer{(i + 1) // 2}.{(i + 1) % 2}.{rest}"] = value
+        else:
+            raise DataError(f"unexpected key {key!r}: a ResNet18 encoder has layers 0-8")
+    return out
+
+
+def _rgz_byol(name: str, data_dir) -> FeatureExtractor:
+    path, ckpt = _read(name, data_dir)
+    state = map_byol_keys(_tensors(ckpt, path, "state_dict"))
+    if "conv1.weight" not in state:
+        raise DataError(f"{path} has no BYOL encoder (no encoder.layers.0.0.weight)")
+    config = ckpt.get("hyper_parameters", {}).get("config", {}) if isinstance(ckpt, Mapping) \
+        else {}
+    data = config.get("data", {}) if isinstance(config, Mapping) else {}
+    mean, std = data.get("mu", 0.0) or 0.0, data.get("sig", 1.0) or 1.0
+    out_c, in_chans, k, _ = state["conv1.weight"].shape
+    net = _ScaledResNet(BasicBlock, [2, 2, 2, 2], in_chans=in_chans, kernel=k,
+                        stride=1 if k == 3 else 2, maxpool=True, mean=mean, std=std)
+    _load_strict(net, state | {"mean": net.mean, "std": net.std}, path, "a ResNet18 encoder")
+    return FeatureExtractor(net, 512, name="resnet18", in_chans=in_chans,
+                            image_size=RELEASED_BACKBONES[name].image_size)
+
+
+def _hayat2021(name: str, data_dir) -> FeatureExtractor:
+    path, ckpt = _read(name, data_dir)
+    raw = _tensors(ckpt, path, "model_state", "state_dict")
+    raw = {k.removeprefix("module."): v for k, v in raw.items()}
+    if any(k.startswith("encoder_q.") for k in raw):  # a MoCo training state: the query encoder
+        raw = {k.removeprefix("encoder_q."): v for k, v in raw.items()
+               if k.startswith("encoder_q.")}
+    state = {k: v for k, v in raw.items() if not k.startswith("fc.")}  # classifier/projection
+    if "conv1.weight" not in state:
+        raise DataError(f"{path} has no ResNet50 (no conv1.weight)")
+    _, in_chans, k, _ = state["conv1.weight"].shape
+    net = _ScaledResNet(Bottleneck, [3, 4, 6, 3], in_chans=in_chans, kernel=k, stride=1,
+                        maxpool=False)
+    _load_strict(net, state | {"mean": net.mean, "std": net.std}, path, "a ResNet50")
+    return FeatureExtractor(net, 2048, name="resnet50", in_chans=in_chans,
+                            image_size=RELEASED_BACKBONES[name].image_size)
+
+
+def _dinov2(name: str, data_dir) -> FeatureExtractor:
+    try:
+        import timm
+        from timm.models.vision_transformer import checkpoint_filter_fn
+    except ImportError:  # a dependency, but say what to do if it went missing
+        raise DataError("DINOv2 needs timm: pip install 'timm>=1.0'") from None
+    path, ckpt = _read(name, data_dir)
+    state = _tensors(ckpt, path, "teacher", "model", "state_dict")
+    arch, kwargs = _TIMM_ARCH[name]
+    grid = state["pos_embed"].shape[1] - 1 if "pos_embed" in state else 0
+    side = int(round(grid ** 0.5))
+    vit = timm.create_model(arch, pretrained=False, num_classes=0, dynamic_img_size=True,
+                            dynamic_img_pad=True, **kwargs,
+                            img_size=side * vit_patch(arch, kwargs))
+    _load_strict(vit, checkpoint_filter_fn(state, vit), path, f"timm's {arch}")
+    net = ScaledInput(vit, IMAGENET_MEAN, IMAGENET_STD)
+    return FeatureExtractor(net, vit.num_features, name=name.partition(":")[2], in_chans=3,
+                            image_size=RELEASED_BACKBONES[name].image_size)
+
+
+def vit_patch(arch: str, kwargs: Mapping) -> int:
+    """Patch side of a timm ViT name (``..._patch14_...``) unless ``kwargs`` sets one."""
+    if "patch_size" in kwargs:
+        return int(kwargs["patch_size"])
+    m = re.search(r"patch(\d+)", arch)
+    return int(m.group(1)) if m else 16
+
+
+_LOADERS = {"dinov2:vitg14": _dinov2, "hayat2021:resnet50": _hayat2021,
+            "rgz_byol:resnet18": _rgz_byol}
+
+
+def load_released_backbone(name: str, *, data_dir: str | os.PathLike | None = None,
+                           device: str | torch.device | None = None) -> FeatureExtractor:
+    """Return the :data:`RELEASED_BACKBONES` entry ``name`` as a FeatureExtractor, in eval mode.
+
+    Raises :class:`~radiolib.errors.DataError` when its file is absent (saying where to get it),
+    unreadable, or does not fit the architecture.
+    """
+    if name not in _LOADERS:
+        raise KeyError(f"unknown released backbone {name!r}; choose from {sorted(_LOADERS)}")
+    return _LOADERS[name](name, data_dir).to(select_device(device)).eval()
