@@ -197,7 +197,8 @@ class ResultsStore:
         Its records, with their uncertainties, its note and its kind of evidence.
         """
         for key, value in result.records.items():
-            self.record(key, value, note=result.note, evidence=result.evidence,
+            evidence = getattr(result, "evidence_by_key", {}).get(key, result.evidence)
+            self.record(key, value, note=result.note, evidence=evidence,
                         uncertainty=result.uncertainties.get(key))
 
     def figure(self, key: str, label: str) -> None:

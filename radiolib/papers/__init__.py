@@ -29,6 +29,9 @@ class PaperResult:
     note: str | None = None
     evidence: str = "analogue"
     uncertainties: dict[str, float] = field(default_factory=dict)
+    #: Records whose evidence differs from ``evidence``: key -> kind (e.g. another group's
+    #: released weights scored on real data among analogue rows).
+    evidence_by_key: dict[str, str] = field(default_factory=dict)
     #: Other values the page shows beside the table (reference lines, counts by geometry).
     details: dict = field(default_factory=dict)
     text: str = ""

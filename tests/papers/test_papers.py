@@ -556,3 +556,36 @@ def test_other_backbones_get_their_count_rgd_and_fig11_cells():
     run = SimpleNamespace(scores={"accuracy": 1.0}, predictions=y)
     fig11 = lastufka2024.fig11_result({"RGZ BYOL": [run]}, y, ["FRI", "FRII", "Compact", "Bent"])
     assert fig11.records["lastufka2024.fig11.recall_bent_rgz_byol"] == 1.0
+
+
+def test_quality_bar_compares_each_table4_miraBest_error_with_its_published_cell():
+    table = pd.DataFrame({"dataset": ["MiraBest"] * 3 + ["MIGHTEE_FR"],
+                          "model": ["ResNet50 (DINO)", "RGZ BYOL", "ResNet50 (untrained)",
+                                    "RGZ BYOL"],
+                          "error": [0.125, 0.20, 0.3, 0.1], "error_std": [0.01, 0.0, 0.0, 0.0],
+                          "f1": [0.9] * 4, "f1_std": [0.0] * 4})
+    bar = lastufka2024.quality_bar(PaperResult(table, {}))
+    assert list(bar.index) == ["ResNet50 (DINO)", "RGZ BYOL"]  # untrained: no Table 4 row
+    published = load_published().set_index("key")["value"]
+    assert bar.loc["ResNet50 (DINO)", "published"] == \
+        published["lastufka2024.table4.mirabest_error_resnet50_mgcls"]
+    assert bar.loc["ResNet50 (DINO)", "within"]  # 0.125 vs 0.10: inside 0.03
+    assert not bar.loc["RGZ BYOL", "within"]  # 0.20 vs 0.11: outside
+    assert bar["allowed"].min() >= lastufka2024.RELEASED_BAR
+
+
+def test_others_cells_on_real_data_are_recorded_as_released_weights(tmp_path):
+    records = {"lastufka2024.table4.mirabest_error_rgz_byol": 0.1,
+               "lastufka2024.table4.mightee_fr_error_rgz_byol": 0.3,
+               "lastufka2024.table4.mirabest_error_resnet50_mgcls": 0.2,
+               "lastufka2024.table5.mirabest_f1_gz2_moco_ft3": 0.9,
+               "extra.paper_probe.mirabest_error.rgz_byol": 0.1}
+    evidence = lastufka2024.others_evidence(records, simulated=["mightee_fr"])
+    assert evidence == {"lastufka2024.table4.mirabest_error_rgz_byol": "released-weights",
+                        "lastufka2024.table5.mirabest_f1_gz2_moco_ft3": "released-weights"}
+    store = ResultsStore(tmp_path, "paper", "06_radio_galaxy_probes")
+    store.record_result(PaperResult(pd.DataFrame(), records, evidence_by_key=evidence))
+    assert store.results["lastufka2024.table4.mirabest_error_rgz_byol"]["evidence"] == \
+        "released-weights"
+    assert store.results["lastufka2024.table4.mightee_fr_error_rgz_byol"]["evidence"] == \
+        "analogue"
