@@ -32,12 +32,15 @@ difference would show up as that error, never as silently random weights.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from torchvision.models import ResNet
@@ -47,7 +50,8 @@ from radiolib.data.fetch import dataset_dir
 from radiolib.errors import DataError
 from radiolib.models import FeatureExtractor, select_device
 
-__all__ = ["RELEASED_BACKBONES", "ReleasedBackbone", "load_released_backbone", "map_byol_keys"]
+__all__ = ["RELEASED_BACKBONES", "TRUST_ENV", "ReleasedBackbone", "load_released_backbone",
+           "map_byol_keys"]
 
 #: ImageNet's channel mean and std: DINOv2's evaluation transform scales inputs by them.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -116,6 +120,17 @@ class _ScaledResNet(ResNet):
         return super().forward((x - self.mean) / self.std)
 
 
+#: Set to 1 to unpickle a released file in full when the safe reader refuses it (only for a
+#: file you trust: unpickling can run code). Training checkpoints such as Lightning's may hold
+#: objects beyond tensors and numbers.
+TRUST_ENV = "RADIOLIB_TRUST_CHECKPOINTS"
+#: Beyond tensors and containers, what the safe reader accepts: numpy scalars and dtypes (in
+#: saved configs) and argparse namespaces (saved arguments).
+_SAFE = [argparse.Namespace, np.dtype, getattr(np, "_core", np).multiarray.scalar,
+         *(getattr(np.dtypes, n) for n in ("Float32DType", "Float64DType", "Int64DType")
+           if hasattr(np, "dtypes"))]
+
+
 def _read(name: str, data_dir) -> tuple[Path, object]:
     spec = RELEASED_BACKBONES[name]
     path = dataset_dir(spec.dataset, data_dir=data_dir) / spec.file
@@ -123,11 +138,21 @@ def _read(name: str, data_dir) -> tuple[Path, object]:
         raise DataError(f"{spec.what} weights not available: {path} is missing; "
                         f"`radiolib fetch {spec.dataset}` says where to get them")
     try:
-        return path, torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(_SAFE):
+            return path, torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling errors have many types
-        raise DataError(f"cannot read {path} with torch.load(weights_only=True): {exc}; if "
-                        "the file is complete, save its state dict alone with plain tensors "
-                        "and try again") from None
+        if os.environ.get(TRUST_ENV) == "1":
+            warnings.warn(f"{path}: unpickled in full ({TRUST_ENV}=1)", stacklevel=3)
+            try:
+                return path, torch.load(path, map_location="cpu", weights_only=False)
+            except Exception as again:
+                raise DataError(f"cannot read {path}: {again}") from None
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        why = next((line for line in lines if "Unsupported global" in line),
+                   lines[0] if lines else type(exc).__name__)
+        raise DataError(f"cannot read {path} with the safe reader "
+                        f"(torch.load(weights_only=True)): {why} If the file is complete and "
+                        f"you trust it, set {TRUST_ENV}=1 to unpickle it in full") from None
 
 
 def _tensors(obj, path: Path, *keys: str) -> dict[str, torch.Tensor]:

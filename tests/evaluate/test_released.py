@@ -170,3 +170,27 @@ def test_radiolib_embed_takes_a_released_backbone_by_name(tmp_path, monkeypatch)
                         progress=False)
     with np.load(done.path) as z:
         assert z["features"].shape == (3, 512) and "rgz_byol" in str(z["backbone"])
+
+
+class _Custom:  # an object the safe reader refuses (module-level: picklable)
+    pass
+
+
+def test_numpy_numbers_in_a_saved_config_load_and_other_objects_need_the_opt_in(tmp_path,
+                                                                               monkeypatch):
+    import numpy as np
+    reference = _byol_reference(3)
+    encoder = _byol_layout(reference.state_dict())
+    config = {"data": {"mu": np.float32(0.5), "sig": np.float64(2.0)}}
+    _save(tmp_path, "rgz_byol:resnet18",
+          {"state_dict": encoder, "hyper_parameters": {"config": config}})
+    model = load_released_backbone("rgz_byol:resnet18", data_dir=tmp_path, device="cpu")
+    x = torch.rand(2, 1, 40, 40)
+    with torch.no_grad():
+        torch.testing.assert_close(model.embed(x), reference((x - 0.5) / 2.0))
+    _save(tmp_path, "rgz_byol:resnet18", {"state_dict": encoder, "callbacks": _Custom()})
+    with pytest.raises(DataError, match=f"safe reader.*{released.TRUST_ENV}=1"):
+        load_released_backbone("rgz_byol:resnet18", data_dir=tmp_path)
+    monkeypatch.setenv(released.TRUST_ENV, "1")
+    with pytest.warns(UserWarning, match="unpickled in full"):
+        assert load_released_backbone("rgz_byol:resnet18", data_dir=tmp_path).embed_dim == 512
