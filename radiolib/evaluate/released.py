@@ -247,14 +247,14 @@ def _dinov2(name: str, data_dir) -> FeatureExtractor:
     side = int(round(grid ** 0.5))
     vit = timm.create_model(arch, pretrained=False, num_classes=0, dynamic_img_size=True,
                             dynamic_img_pad=True, **kwargs,
-                            img_size=side * vit_patch(arch, kwargs))
+                            img_size=side * _vit_patch(arch, kwargs))
     _load_strict(vit, checkpoint_filter_fn(state, vit), path, f"timm's {arch}")
     net = ScaledInput(vit, IMAGENET_MEAN, IMAGENET_STD)
     return FeatureExtractor(net, vit.num_features, name=name.partition(":")[2], in_chans=3,
                             image_size=RELEASED_BACKBONES[name].image_size)
 
 
-def vit_patch(arch: str, kwargs: Mapping) -> int:
+def _vit_patch(arch: str, kwargs: Mapping) -> int:
     """Patch side of a timm ViT name (``..._patch14_...``) unless ``kwargs`` sets one."""
     if "patch_size" in kwargs:
         return int(kwargs["patch_size"])
