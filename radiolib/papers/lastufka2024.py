@@ -144,9 +144,9 @@ OTHER_BACKBONES = {
 #: Table 4's rows that no backbone file stands behind: row label -> (Table 4 key suffix, why).
 UNLOADED_BACKBONES = {
     "DeCALS BYOL": ("decals_byol", "no public weights: the paper scored features that Mohale & "
-                    "Lochner (2024) shared, so the row shows the published values only"),
-    "RGZ VDVAE": ("rgz_vdvae", "no public weights: the paper quotes the value from Andrianomena "
-                  "& Tang (2024), so the row shows the published value only"),
+                    "Lochner (2024) shared with its authors"),
+    "RGZ VDVAE": ("rgz_vdvae", "no public weights: the paper quotes its value from "
+                  "Andrianomena & Tang (2024)"),
 }
 #: RadioGalaxyDataset accuracy of the fine-tuned ResNet50 (Table 4).
 RGD_FINETUNE_KEY = "lastufka2024.table4.rgd_accuracy_resnet50_mgcls"
