@@ -126,12 +126,19 @@ class _ScaledResNet(ResNet):
 TRUST_ENV = "RADIOLIB_TRUST_CHECKPOINTS"
 #: Beyond tensors and containers, what the safe reader accepts: numpy scalars and dtypes (in
 #: saved configs) and argparse namespaces (saved arguments).
-_SAFE = [argparse.Namespace, np.dtype, getattr(np, "_core", np).multiarray.scalar,
+#: Files written under numpy 1 name ``numpy.core``; numpy 2 calls it ``numpy._core``.
+_NP_CORE = getattr(np, "_core", None) or np.core
+_SAFE = [argparse.Namespace, np.dtype, _NP_CORE.multiarray.scalar,
+         (_NP_CORE.multiarray.scalar, "numpy.core.multiarray.scalar"),
          *(getattr(np.dtypes, n) for n in ("Float32DType", "Float64DType", "Int64DType")
            if hasattr(np, "dtypes"))]
+#: RGZ BYOL's input mean and std (inigoval/byol's RGZ data module), for a checkpoint whose
+#: config lacks them.
+RGZ_MU, RGZ_SIG = 0.008008896, 0.05303395
 
 
 def _read(name: str, data_dir) -> tuple[Path, object]:
+    """Return the file of backbone ``name`` and what the safe reader (or the opt-in) reads."""
     spec = RELEASED_BACKBONES[name]
     path = dataset_dir(spec.dataset, data_dir=data_dir) / spec.file
     if not path.is_file():
@@ -146,13 +153,20 @@ def _read(name: str, data_dir) -> tuple[Path, object]:
             try:
                 return path, torch.load(path, map_location="cpu", weights_only=False)
             except Exception as again:
-                raise DataError(f"cannot read {path}: {again}") from None
+                raise DataError(f"cannot read {path}: {again}; download it again (`radiolib "
+                                f"fetch {spec.dataset}` says from where)") from None
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         why = next((line for line in lines if "Unsupported global" in line),
                    lines[0] if lines else type(exc).__name__)
         raise DataError(f"cannot read {path} with the safe reader "
                         f"(torch.load(weights_only=True)): {why} If the file is complete and "
                         f"you trust it, set {TRUST_ENV}=1 to unpickle it in full") from None
+
+
+def _check(path: Path) -> str:
+    """Say what to do about a file that is not what it should be."""
+    return (f"check that {path.name} is the file `radiolib fetch {path.parent.name}` names, "
+            "complete (download it again if unsure)")
 
 
 def _tensors(obj, path: Path, *keys: str) -> dict[str, torch.Tensor]:
@@ -164,15 +178,29 @@ def _tensors(obj, path: Path, *keys: str) -> dict[str, torch.Tensor]:
                 break
     if not isinstance(obj, Mapping) or not obj or \
             not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise DataError(f"{path} holds no state dict under {' or '.join(keys)}")
+        raise DataError(f"{path} holds no state dict under {' or '.join(keys)}; {_check(path)}")
     return dict(obj)
 
 
 def _load_strict(net: nn.Module, state: dict, path: Path, what: str) -> None:
+    """Load ``state`` into ``net`` with every key fitting; else say which did not."""
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as exc:  # missing, unexpected or mis-shaped keys, all listed
-        raise DataError(f"{path} does not fit {what}: {exc}") from None
+        raise DataError(f"{path} does not fit {what} ({_check(path)}): {exc}") from None
+
+
+def _scalar(value, default: float, what: str, path: Path) -> float:
+    """Read a number saved as such, as a numpy scalar or a 1-tuple; ``default`` if absent."""
+    if value is None:
+        warnings.warn(f"{path}: no {what} in the checkpoint's config; using {default}",
+                      stacklevel=4)
+        return default
+    try:
+        return float(torch.as_tensor(value, dtype=torch.float64).reshape(-1)[0])
+    except (TypeError, ValueError, IndexError):
+        raise DataError(f"{path}: the config's {what} is {value!r}, not a number; "
+                        f"{_check(path)}") from None
 
 
 def map_byol_keys(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -200,14 +228,18 @@ def map_byol_keys(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def _rgz_byol(name: str, data_dir) -> FeatureExtractor:
+    """RGZ BYOL's online encoder as a 1-channel ResNet18 scaling by the saved mean and std."""
     path, ckpt = _read(name, data_dir)
     state = map_byol_keys(_tensors(ckpt, path, "state_dict"))
     if "conv1.weight" not in state:
-        raise DataError(f"{path} has no BYOL encoder (no encoder.layers.0.0.weight)")
-    config = ckpt.get("hyper_parameters", {}).get("config", {}) if isinstance(ckpt, Mapping) \
-        else {}
-    data = config.get("data", {}) if isinstance(config, Mapping) else {}
-    mean, std = data.get("mu", 0.0) or 0.0, data.get("sig", 1.0) or 1.0
+        raise DataError(f"{path} has no BYOL encoder (no encoder.layers.0.0.weight); "
+                        f"{_check(path)}")
+    hyper = ckpt.get("hyper_parameters") if isinstance(ckpt, Mapping) else None
+    config = hyper.get("config") if isinstance(hyper, Mapping) else None
+    data = config.get("data") if isinstance(config, Mapping) else None
+    data = data if isinstance(data, Mapping) else {}
+    mean = _scalar(data.get("mu"), RGZ_MU, "input mean (data.mu)", path)
+    std = _scalar(data.get("sig"), RGZ_SIG, "input std (data.sig)", path)
     out_c, in_chans, k, _ = state["conv1.weight"].shape
     net = _ScaledResNet(BasicBlock, [2, 2, 2, 2], in_chans=in_chans, kernel=k,
                         stride=1 if k == 3 else 2, maxpool=True, mean=mean, std=std)
@@ -217,6 +249,7 @@ def _rgz_byol(name: str, data_dir) -> FeatureExtractor:
 
 
 def _hayat2021(name: str, data_dir) -> FeatureExtractor:
+    """Hayat et al.'s ResNet50 (5-channel stride-1 stem, no max-pool) without its classifier."""
     path, ckpt = _read(name, data_dir)
     raw = _tensors(ckpt, path, "model_state", "state_dict")
     raw = {k.removeprefix("module."): v for k, v in raw.items()}
@@ -225,7 +258,7 @@ def _hayat2021(name: str, data_dir) -> FeatureExtractor:
                if k.startswith("encoder_q.")}
     state = {k: v for k, v in raw.items() if not k.startswith("fc.")}  # classifier/projection
     if "conv1.weight" not in state:
-        raise DataError(f"{path} has no ResNet50 (no conv1.weight)")
+        raise DataError(f"{path} has no ResNet50 (no conv1.weight); {_check(path)}")
     _, in_chans, k, _ = state["conv1.weight"].shape
     net = _ScaledResNet(Bottleneck, [3, 4, 6, 3], in_chans=in_chans, kernel=k, stride=1,
                         maxpool=False)
@@ -235,6 +268,7 @@ def _hayat2021(name: str, data_dir) -> FeatureExtractor:
 
 
 def _dinov2(name: str, data_dir) -> FeatureExtractor:
+    """DINOv2's ViT through timm, ImageNet-scaled input, the normalised CLS token out."""
     try:
         import timm
         from timm.models.vision_transformer import checkpoint_filter_fn
@@ -243,8 +277,9 @@ def _dinov2(name: str, data_dir) -> FeatureExtractor:
     path, ckpt = _read(name, data_dir)
     state = _tensors(ckpt, path, "teacher", "model", "state_dict")
     arch, kwargs = _TIMM_ARCH[name]
-    grid = state["pos_embed"].shape[1] - 1 if "pos_embed" in state else 0
-    side = int(round(grid ** 0.5))
+    if "pos_embed" not in state or state["pos_embed"].ndim != 3:
+        raise DataError(f"{path} has no DINOv2 position embedding (pos_embed); {_check(path)}")
+    side = int(round((state["pos_embed"].shape[1] - 1) ** 0.5))
     vit = timm.create_model(arch, pretrained=False, num_classes=0, dynamic_img_size=True,
                             dynamic_img_pad=True, **kwargs,
                             img_size=side * _vit_patch(arch, kwargs))

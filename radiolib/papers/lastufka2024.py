@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from astropy.io import fits
 from tqdm.auto import tqdm
 
@@ -61,7 +62,7 @@ __all__ = ["ABLATION_KEYS", "ABLATION_SWITCHES", "COUNT_SETS", "CountSet", "TABL
            "paper_probe_result", "upper_tail", "crop_colourings", "crop_sources",
            "TABLE4_TASKS", "table4_panels", "fig11_result", "FIG11_MODELS", "OTHER_BACKBONES",
            "UNLOADED_BACKBONES", "RGD_ROWS", "RELEASED_BAR", "quality_bar",
-           "others_evidence", "paper_row", "paper_rows", "other_features",
+           "others_evidence", "paper_row", "paper_rows", "other_features", "with_others",
            "other_backbones", "best_runs",
            "mgcls_crops", "probe_records", "run_recipe", "TABLE5_CROP", "TABLE5_HIDDEN",
            "TABLE5_LAST_EPOCHS", "TABLE5_LAYERS", "TABLE5_MODELS", "TABLE6_COUNTS",
@@ -306,10 +307,10 @@ def others_evidence(records: Mapping[str, float], *, simulated: Sequence[str] = 
     RadioGalaxyDataset) its cells are like-for-like even when ours are analogues. Keys
     containing any of ``simulated`` (e.g. ``"mightee_fr"``) stay as the result's evidence.
     """
-    rows = [row for _, row in OTHER_BACKBONES.values()]
+    rows = "|".join(re.escape(row) for _, row in OTHER_BACKBONES.values())
+    cell = re.compile(rf"lastufka2024\.(table4|table5|table6|fig11)\.\w+?_({rows})(_ft\d+|_n\d+)?")
     return {key: "released-weights" for key in records
-            if key.startswith("lastufka2024.") and not any(s in key for s in simulated)
-            and any(re.search(rf"_{row}(_|$)", key) for row in rows)}
+            if cell.fullmatch(key) and not any(s in key for s in simulated)}
 
 
 def table4_key(dataset: str, metric: str, model: str) -> str | None:
@@ -718,13 +719,31 @@ def other_features(models: Mapping[str, FeatureExtractor], images, *,
                    batch_size: int = 64) -> dict[str, np.ndarray]:
     """Embed single-channel ``images`` (N, 1, H, W) with each of :func:`other_backbones`' models.
 
-    The one channel is repeated to each model's input channels (3 for natural-image weights,
-    5 for Hayat et al.'s ugriz ResNet50); each loader scales its input as its authors did.
+    As our backbones see images at the side they were trained at, each model sees them resized
+    (bilinear, antialiased) to its ``image_size`` (DINOv2 224, Hayat et al. 64, RGZ BYOL 70 px),
+    the one channel repeated to its input channels (3 for natural-image weights, 5 for Hayat
+    et al.'s ugriz ResNet50); each loader scales its input as its authors did.
     """
-    x = torch.as_tensor(images)
-    return {label: model.embed(x.expand(-1, model.in_chans, -1, -1),
-                               batch_size=batch_size).numpy()
-            for label, model in models.items()}
+    x = torch.as_tensor(images, dtype=torch.float32)
+    out = {}
+    for label, model in models.items():
+        side = model.image_size
+        xi = x if side is None or tuple(x.shape[-2:]) == (side, side) else \
+            F.interpolate(x, size=(side, side), mode="bilinear", antialias=True,
+                          align_corners=False)
+        out[label] = model.embed(xi.expand(-1, model.in_chans, -1, -1),
+                                 batch_size=batch_size).numpy()
+    return out
+
+
+def with_others(backbones: Mapping[str, FeatureExtractor], others: Mapping[str, FeatureExtractor],
+                rows: Sequence[str]) -> dict[str, FeatureExtractor]:
+    """``backbones`` and the ``others`` whose paper row is in ``rows``: the ones a table runs.
+
+    E.g. ``with_others(ours, others, TABLE5_MODELS)`` adds the loaded ResNets of Table 5;
+    ``RGD_ROWS`` those fine-tuned on the RadioGalaxyDataset.
+    """
+    return {**backbones, **{m: others[m] for m in paper_rows(list(others), rows)}}
 
 
 def paper_probe_result(features: dict, data: dict, *, datasets=("MiraBest",),
@@ -811,7 +830,7 @@ def finetune_records(tuned: pd.DataFrame, finetune_on: str, *, note: str | None 
                 records[key] = runs.loc[runs["n_blocks"].idxmax(), "accuracy"]
     table = tuned.pivot(index="model", columns="n_blocks", values="accuracy") * 100
     return PaperResult(table.rename_axis(columns=f"{finetune_on} accuracy (%), blocks trained"),
-                       records, note=note)
+                       records, note=note, evidence_by_key=others_evidence(records))
 
 
 #: Fig. 11's backbones, as its published.yaml keys name them (:func:`paper_row`).
@@ -858,6 +877,7 @@ def fig11_result(runs: Mapping[str, Sequence], test_y, class_names: Sequence[str
             if key:
                 records[f"lastufka2024.fig11.recall_{slug(c)}_{key}"] = float(r)
     return PaperResult(pd.DataFrame(rows).set_index("model"), records, note=note,
+                       evidence_by_key=others_evidence(records),
                        details={"matrices": matrices})
 
 

@@ -17,6 +17,23 @@ from radiolib.evaluate import backbone_blocks, load_backbone, released
 from radiolib.evaluate.released import load_released_backbone, map_byol_keys
 
 
+class _UpstreamEncoder(nn.Module):
+    """The encoder as inigoval/architectures' ResNet holds it: ``layers`` (stem, 8 blocks, pool)
+    and the ``finetuning_layers`` alias of all but the pool (so both names are in its state)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Sequential(net.conv1, net.bn1, nn.ReLU(), net.maxpool),
+                                     *net.layer1, *net.layer2, *net.layer3, *net.layer4,
+                                     nn.AdaptiveAvgPool2d((1, 1))])
+        self.finetuning_layers = self.layers[:-1]
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x.flatten(1)
+
+
 def _save(tmp_path, name, obj):
     spec = released.RELEASED_BACKBONES[name]
     folder = tmp_path / spec.dataset
@@ -52,23 +69,30 @@ def _byol_reference(kernel: int) -> nn.Module:
 
 @pytest.mark.parametrize("kernel", [3, 7])  # architectures' `downscale` stem, and the default
 def test_rgz_byol_lightning_checkpoint_gives_the_encoders_features(tmp_path, kernel):
-    reference = _byol_reference(kernel)
-    encoder = _byol_layout({k: v for k, v in reference.state_dict().items()})
+    upstream = _UpstreamEncoder(_byol_reference(kernel)).eval()
+    encoder = {f"encoder.{k}": v for k, v in upstream.state_dict().items()}
     assert "encoder.layers.3.downsample.0.weight" in encoder  # layer2.0, as architectures names it
-    assert "encoder.layers.8.bn2.running_var" in encoder
+    assert "encoder.finetuning_layers.8.bn2.running_var" in encoder
     state = encoder | {k.replace("encoder.", "encoder_momentum.", 1): v + 1
                        for k, v in encoder.items()}
     state |= {"projection_head.layer.0.weight": torch.zeros(1024, 512),
               "dummy_param": torch.zeros(0)}
-    ckpt = {"state_dict": state, "epoch": 3, "global_step": 10,
-            "hyper_parameters": {"config": {"data": {"mu": 0.008, "sig": 0.05}}}}
+    ckpt = {"state_dict": state, "epoch": 3, "global_step": 10,  # mean, std as 1-tuples
+            "hyper_parameters": {"config": {"data": {"mu": (0.008,), "sig": (0.05,)}}}}
     _save(tmp_path, "rgz_byol:resnet18", ckpt)
     model = load_released_backbone("rgz_byol:resnet18", data_dir=tmp_path, device="cpu")
     x = torch.rand(3, 1, 70, 70)
     with torch.no_grad():
-        torch.testing.assert_close(model.embed(x), reference((x - 0.008) / 0.05))
+        torch.testing.assert_close(model.embed(x), upstream((x - 0.008) / 0.05))
     assert (model.in_chans, model.embed_dim, model.image_size) == (1, 512, 70)
     assert len(backbone_blocks(model)) == 5  # fine-tuning can split it (Table 5)
+    del ckpt["hyper_parameters"]  # no saved mean and std: inigoval/byol's RGZ values, said
+    _save(tmp_path, "rgz_byol:resnet18", ckpt)
+    with pytest.warns(UserWarning, match="no input (mean|std)"):
+        model = load_released_backbone("rgz_byol:resnet18", data_dir=tmp_path, device="cpu")
+    with torch.no_grad():
+        torch.testing.assert_close(model.embed(x), upstream((x - released.RGZ_MU) /
+                                                            released.RGZ_SIG))
 
 
 def test_byol_key_map_drops_momentum_and_heads_and_refuses_a_deeper_encoder():
@@ -105,6 +129,20 @@ def test_hayat2021_checkpoint_gives_the_resnet50_features(tmp_path, monkeypatch,
     with torch.no_grad():
         torch.testing.assert_close(model.embed(x), reference(x))
     assert (model.in_chans, model.embed_dim) == (5, 2048)
+
+
+def test_timms_vit_g14_has_the_shapes_of_dinov2s_released_file():
+    timm = pytest.importorskip("timm")
+    with torch.device("meta"):
+        vit = timm.create_model("vit_giant_patch14_dinov2", pretrained=False, num_classes=0,
+                                img_size=518)
+    shapes = {k: tuple(v.shape) for k, v in vit.state_dict().items()}
+    # dinov2's ViT-g/14: 1536 wide, 40 blocks, SwiGLU hidden (int(4 * 1536 * 2 / 3) + 7) // 8 * 8
+    # = 4096 (w12: 2 x 4096 out), a 37 x 37 + 1 position table for its 518 px training side
+    assert shapes["blocks.39.mlp.fc1.weight"] == (8192, 1536)
+    assert shapes["blocks.39.mlp.fc2.weight"] == (1536, 4096)
+    assert shapes["pos_embed"] == (1, 1370, 1536) and "blocks.40.norm1.weight" not in shapes
+    assert shapes["blocks.0.ls1.gamma"] == (1536,)
 
 
 def test_dinov2_state_dict_loads_through_timm(tmp_path, monkeypatch):
@@ -159,7 +197,8 @@ def test_radiolib_embed_takes_a_released_backbone_by_name(tmp_path, monkeypatch)
     from radiolib.evaluate import embed_inputs
     reference = _byol_reference(3)
     _save(tmp_path, "rgz_byol:resnet18",
-          {"state_dict": _byol_layout(reference.state_dict()), "hyper_parameters": {}})
+          {"state_dict": _byol_layout(reference.state_dict()),
+           "hyper_parameters": {"config": {"data": {"mu": 0.0, "sig": 1.0}}}})
     monkeypatch.setenv("RADIOLIB_DATA", str(tmp_path))
     files = []
     for i in range(3):
@@ -188,7 +227,8 @@ def test_numpy_numbers_in_a_saved_config_load_and_other_objects_need_the_opt_in(
     x = torch.rand(2, 1, 40, 40)
     with torch.no_grad():
         torch.testing.assert_close(model.embed(x), reference((x - 0.5) / 2.0))
-    _save(tmp_path, "rgz_byol:resnet18", {"state_dict": encoder, "callbacks": _Custom()})
+    _save(tmp_path, "rgz_byol:resnet18", {"state_dict": encoder, "callbacks": _Custom(),
+                                          "hyper_parameters": {"config": config}})
     with pytest.raises(DataError, match=f"safe reader.*{released.TRUST_ENV}=1"):
         load_released_backbone("rgz_byol:resnet18", data_dir=tmp_path)
     monkeypatch.setenv(released.TRUST_ENV, "1")

@@ -529,15 +529,28 @@ def test_every_other_backbone_loads_by_a_name_load_backbone_knows():
                                    lastufka2024.TABLE5_MODELS) == {"RGZ BYOL": "rgz_byol"}
 
 
-def test_other_features_repeat_the_channel_to_each_models_input():
-    from radiolib.models import feature_extractor
-    models = {name: feature_extractor("resnet18", c, image_size=16, device="cpu")
-              for name, c in (("three", 3), ("five", 5))}
-    x = torch.rand(4, 1, 16, 16)
-    out = lastufka2024.other_features(models, x, batch_size=3)
-    assert {k: v.shape for k, v in out.items()} == {"three": (4, 512), "five": (4, 512)}
-    np.testing.assert_allclose(out["five"], models["five"].embed(x.expand(-1, 5, -1, -1)).numpy(),
-                               rtol=1e-5, atol=1e-6)
+def test_other_features_give_each_model_its_side_and_channels():
+    from radiolib.models import FeatureExtractor
+
+    class Seen(torch.nn.Module):  # records the input it is given
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))  # gives the model a device
+
+        def forward(self, x):
+            self.shape = tuple(x.shape)
+            return x.mean(dim=(2, 3))
+
+    models = {"three": FeatureExtractor(Seen(), 3, in_chans=3, image_size=16),
+              "five": FeatureExtractor(Seen(), 5, in_chans=5, image_size=None)}
+    x = torch.rand(4, 1, 32, 32)
+    out = lastufka2024.other_features(models, x, batch_size=4)
+    assert models["three"].backbone.shape == (4, 3, 16, 16)  # resized to its training side
+    assert models["five"].backbone.shape == (4, 5, 32, 32)  # side unknown: as given
+    np.testing.assert_allclose(out["five"], np.repeat(x.mean(dim=(2, 3)).numpy(), 5, axis=1),
+                               rtol=1e-6)
+    assert lastufka2024.with_others({"a": 1}, {"RGZ BYOL": 2, "DINOv2 ViT-G/14": 3},
+                                    lastufka2024.TABLE5_MODELS) == {"a": 1, "RGZ BYOL": 2}
 
 
 def test_other_backbones_get_their_count_rgd_and_fig11_cells():
