@@ -26,6 +26,9 @@ LAZY_OK = {
     "torch": {"batchstats.py", "scaling.py"},
     "torch.nn.functional": {"batchstats.py", "scaling.py"},
     "umap": {"evaluate/projection.py"},
+    # a dependency, imported only when a DINOv2 file is loaded (timm's import pulls in hubs)
+    "timm": {"evaluate/released.py"},
+    "timm.models.vision_transformer": {"evaluate/released.py"},
     "ipywidgets": {"anomaly/widget.py"},  # optional (book extra): a clear error without it
 }
 

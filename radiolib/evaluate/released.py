@@ -269,11 +269,8 @@ def _hayat2021(name: str, data_dir) -> FeatureExtractor:
 
 def _dinov2(name: str, data_dir) -> FeatureExtractor:
     """DINOv2's ViT through timm, ImageNet-scaled input, the normalised CLS token out."""
-    try:
-        import timm
-        from timm.models.vision_transformer import checkpoint_filter_fn
-    except ImportError:  # a dependency, but say what to do if it went missing
-        raise DataError("DINOv2 needs timm: pip install 'timm>=1.0'") from None
+    import timm  # a dependency; imported here, as only this loader needs it
+    from timm.models.vision_transformer import checkpoint_filter_fn
     path, ckpt = _read(name, data_dir)
     state = _tensors(ckpt, path, "teacher", "model", "state_dict")
     arch, kwargs = _TIMM_ARCH[name]
