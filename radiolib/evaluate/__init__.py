@@ -30,7 +30,7 @@ from radiolib.evaluate.classify import (
     summarise_draws,
     train_softmax_head,
 )
-from radiolib.evaluate.embed import Embedded, embed_inputs, weights_sha256
+from radiolib.evaluate.embed import Embedded, embed_inputs, model_embeddings, weights_sha256
 from radiolib.evaluate.finetune import FineTuned, backbone_blocks, finetune_classifier
 from radiolib.evaluate.intervals import (
     LEVEL,
@@ -111,6 +111,7 @@ __all__ = [
     "count_regression_mse",
     "dihedral_features",
     "embed_inputs",
+    "model_embeddings",
     "finetune_classifier",
     "finetune_layers",
     "finetune_predict",

@@ -32,10 +32,11 @@ from radiolib.evaluate.backbones import load_backbone
 from radiolib.evaluate.user_classifier import read_image
 from radiolib.files import atomic_path, sha256_file
 from radiolib.models.extractor import FeatureExtractor
+from radiolib.ssl.cache import fingerprint
 from radiolib.tiling import TileSet
 from radiolib.tiling.tileset import FIELDS, INDEX
 
-__all__ = ["Embedded", "embed_inputs", "weights_sha256"]
+__all__ = ["Embedded", "embed_inputs", "model_embeddings", "weights_sha256"]
 
 #: Version of the preprocessing below; part of the cache key.
 PREPROCESSING_VERSION = 1
@@ -58,6 +59,28 @@ def weights_sha256(model: torch.nn.Module) -> str:
         digest.update(f"{name}:{tuple(t.shape)}:{t.dtype};".encode())
         digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return digest.hexdigest()
+
+
+def model_embeddings(model: FeatureExtractor, images: torch.Tensor, *,
+                     cache_dir: str | os.PathLike | None = None,
+                     batch_size: int = 256) -> np.ndarray:
+    """Embeddings (N, D) of ``images`` by a loaded FeatureExtractor, cached by content.
+
+    The cache file is ``<cache_dir>/emb-<weights hash>-<images hash>.npy`` (as
+    :func:`radiolib.evaluate.checkpoint_embeddings` names a checkpoint's): the weights are
+    hashed (:func:`weights_sha256`), so a changed file is embedded again. For the large
+    released backbones (DINOv2 ViT-g), embedding once is the point.
+    """
+    path = None
+    if cache_dir is not None:
+        path = Path(cache_dir) / f"emb-{weights_sha256(model)[:16]}-{fingerprint(images)}.npy"
+        if path.is_file():
+            return np.load(path)
+    emb = model.embed(images, batch_size=batch_size).numpy()
+    if path is not None:
+        with atomic_path(path) as tmp:
+            np.save(tmp, emb)
+    return emb
 
 
 def _read(inputs: Sequence[str | os.PathLike]) -> tuple[list[np.ndarray], list[str], str]:

@@ -33,6 +33,7 @@ from radiolib.data.loaders import LabelledImages
 from radiolib.errors import ConfigError, DataError
 from radiolib.evaluate.backbones import load_backbone
 from radiolib.evaluate.classify import confusion
+from radiolib.evaluate.embed import model_embeddings
 from radiolib.evaluate.intervals import interval_note
 from radiolib.evaluate.label_counts import label_draws, save_label_draws, scaled_label_counts
 from radiolib.evaluate.layer_study import center_crop, finetune_layers
@@ -715,14 +716,16 @@ def other_backbones(labels: Sequence[str], *, device=None) -> tuple[dict, dict[s
     return models, absent | {name: why for name, (_, why) in UNLOADED_BACKBONES.items()}
 
 
-def other_features(models: Mapping[str, FeatureExtractor], images, *,
-                   batch_size: int = 64) -> dict[str, np.ndarray]:
+def other_features(models: Mapping[str, FeatureExtractor], images, *, batch_size: int = 64,
+                   cache_dir: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
     """Embed single-channel ``images`` (N, 1, H, W) with each of :func:`other_backbones`' models.
 
     As our backbones see images at the side they were trained at, each model sees them resized
     (bilinear, antialiased) to its ``image_size`` (DINOv2 224, Hayat et al. 64, RGZ BYOL 70 px),
     the one channel repeated to its input channels (3 for natural-image weights, 5 for Hayat
-    et al.'s ugriz ResNet50); each loader scales its input as its authors did.
+    et al.'s ugriz ResNet50); each loader scales its input as its authors did. With
+    ``cache_dir`` the embeddings are cached by weights and input content
+    (:func:`radiolib.evaluate.model_embeddings`).
     """
     x = torch.as_tensor(images, dtype=torch.float32)
     out = {}
@@ -731,8 +734,8 @@ def other_features(models: Mapping[str, FeatureExtractor], images, *,
         xi = x if side is None or tuple(x.shape[-2:]) == (side, side) else \
             F.interpolate(x, size=(side, side), mode="bilinear", antialias=True,
                           align_corners=False)
-        out[label] = model.embed(xi.expand(-1, model.in_chans, -1, -1),
-                                 batch_size=batch_size).numpy()
+        out[label] = model_embeddings(model, xi.expand(-1, model.in_chans, -1, -1),
+                                      cache_dir=cache_dir, batch_size=batch_size)
     return out
 
 

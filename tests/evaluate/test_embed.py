@@ -104,3 +104,21 @@ def test_cli_embed_runs_and_reports_the_cache(tmp_path, capsys):
             str(tmp_path / "f.npz"), "--quiet"]
     assert main(argv) == 0 and "2 embeddings" in capsys.readouterr().out
     assert main(argv) == 0 and "cached" in capsys.readouterr().out
+
+
+def test_model_embeddings_are_cached_by_weights_and_content(tmp_path):
+    import torch
+
+    from radiolib.evaluate import model_embeddings
+    from radiolib.models import feature_extractor
+    torch.manual_seed(0)
+    model = feature_extractor("resnet18", 1, image_size=16, device="cpu")
+    x = torch.rand(3, 1, 16, 16)
+    first = model_embeddings(model, x, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("emb-*.npy"))) == 1
+    np.testing.assert_array_equal(model_embeddings(model, x, cache_dir=tmp_path), first)
+    with torch.no_grad():
+        model.backbone.fc = torch.nn.Identity()  # same weights: the same file
+        next(model.parameters()).add_(1.0)  # other weights: embedded again, a second file
+    second = model_embeddings(model, x, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("emb-*.npy"))) == 2 and not np.allclose(second, first)
