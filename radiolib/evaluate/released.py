@@ -36,6 +36,7 @@ import argparse
 import os
 import re
 import warnings
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,8 +138,12 @@ _SAFE = [argparse.Namespace, np.dtype, _NP_CORE.multiarray.scalar,
 RGZ_MU, RGZ_SIG = 0.008008896, 0.05303395
 
 
-def _read(name: str, data_dir) -> tuple[Path, object]:
-    """Return the file of backbone ``name`` and what the safe reader (or the opt-in) reads."""
+def _read(name: str, data_dir, *, mmap: bool = False) -> tuple[Path, object]:
+    """Return the file of backbone ``name`` and what the safe reader (or the opt-in) reads.
+
+    ``mmap``: map the tensors from the file instead of reading them into memory (for files in
+    torch's zip format; others are read).
+    """
     spec = RELEASED_BACKBONES[name]
     path = dataset_dir(spec.dataset, data_dir=data_dir) / spec.file
     if not path.is_file():
@@ -146,7 +151,8 @@ def _read(name: str, data_dir) -> tuple[Path, object]:
                         f"`radiolib fetch {spec.dataset}` says where to get them")
     try:
         with torch.serialization.safe_globals(_SAFE):
-            return path, torch.load(path, map_location="cpu", weights_only=True)
+            mapped = mmap and zipfile.is_zipfile(path)
+            return path, torch.load(path, map_location="cpu", weights_only=True, mmap=mapped)
     except Exception as exc:  # unpickling errors have many types
         if os.environ.get(TRUST_ENV) == "1":
             warnings.warn(f"{path}: unpickled in full ({TRUST_ENV}=1)", stacklevel=3)
@@ -182,10 +188,14 @@ def _tensors(obj, path: Path, *keys: str) -> dict[str, torch.Tensor]:
     return dict(obj)
 
 
-def _load_strict(net: nn.Module, state: dict, path: Path, what: str) -> None:
-    """Load ``state`` into ``net`` with every key fitting; else say which did not."""
+def _load_strict(net: nn.Module, state: dict, path: Path, what: str, *,
+                 assign: bool = False) -> None:
+    """Load ``state`` into ``net`` with every key fitting; else say which did not.
+
+    ``assign``: take the tensors themselves (for a module built on the meta device).
+    """
     try:
-        net.load_state_dict(state, strict=True)
+        net.load_state_dict(state, strict=True, assign=assign)
     except RuntimeError as exc:  # missing, unexpected or mis-shaped keys, all listed
         raise DataError(f"{path} does not fit {what} ({_check(path)}): {exc}") from None
 
@@ -271,16 +281,17 @@ def _dinov2(name: str, data_dir) -> FeatureExtractor:
     """DINOv2's ViT through timm, ImageNet-scaled input, the normalised CLS token out."""
     import timm  # a dependency; imported here, as only this loader needs it
     from timm.models.vision_transformer import checkpoint_filter_fn
-    path, ckpt = _read(name, data_dir)
+    path, ckpt = _read(name, data_dir, mmap=True)  # 4.5 GB: mapped, not copied
     state = _tensors(ckpt, path, "teacher", "model", "state_dict")
     arch, kwargs = _TIMM_ARCH[name]
     if "pos_embed" not in state or state["pos_embed"].ndim != 3:
         raise DataError(f"{path} has no DINOv2 position embedding (pos_embed); {_check(path)}")
     side = int(round((state["pos_embed"].shape[1] - 1) ** 0.5))
-    vit = timm.create_model(arch, pretrained=False, num_classes=0, dynamic_img_size=True,
-                            dynamic_img_pad=True, **kwargs,
-                            img_size=side * _vit_patch(arch, kwargs))
-    _load_strict(vit, checkpoint_filter_fn(state, vit), path, f"timm's {arch}")
+    with torch.device("meta"):  # no memory until the file's tensors are assigned
+        vit = timm.create_model(arch, pretrained=False, num_classes=0, dynamic_img_size=True,
+                                dynamic_img_pad=True, **kwargs,
+                                img_size=side * _vit_patch(arch, kwargs))
+    _load_strict(vit, checkpoint_filter_fn(state, vit), path, f"timm's {arch}", assign=True)
     net = ScaledInput(vit, IMAGENET_MEAN, IMAGENET_STD)
     return FeatureExtractor(net, vit.num_features, name=name.partition(":")[2], in_chans=3,
                             image_size=RELEASED_BACKBONES[name].image_size)
