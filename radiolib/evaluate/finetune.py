@@ -88,9 +88,9 @@ def _set_modes(model: nn.Module, frozen: list[nn.Module]) -> None:
         block.eval()  # frozen BatchNorm keeps its running statistics
 
 
-def _channels(x: torch.Tensor, model: FeatureExtractor) -> torch.Tensor:
-    """Repeat single-channel images to the model's input channels (3 or 5 for others' weights)."""
-    return x.expand(-1, model.in_chans, -1, -1) if x.shape[1] == 1 < model.in_chans else x
+def repeat_channels(x: torch.Tensor, in_chans: int) -> torch.Tensor:
+    """Repeat single-channel images (N, 1, H, W) to ``in_chans`` (3 or 5 for others' weights)."""
+    return x.expand(-1, in_chans, -1, -1) if x.shape[1] == 1 < in_chans else x
 
 
 def finetune_classifier(model: FeatureExtractor, train_x: torch.Tensor, train_y,
@@ -131,7 +131,7 @@ def finetune_classifier(model: FeatureExtractor, train_x: torch.Tensor, train_y,
         raise ValueError(f"need n_blocks >= 0, epochs >= 1, batch_size >= 2 and two training "
                          f"images or more, got {n_blocks}, {epochs}, {batch_size}, "
                          f"{len(train_x)} images")
-    train_x, test_x = _channels(train_x, model), _channels(test_x, model)
+    train_x, test_x = (repeat_channels(x, model.in_chans) for x in (train_x, test_x))
     train_y = torch.as_tensor(np.asarray(train_y), dtype=torch.long)
     n_classes = int(train_y.max()) + 1
     device = torch.device(device) if device is not None else model.device

@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from astropy.io import fits
 from tqdm.auto import tqdm
 
@@ -34,6 +33,7 @@ from radiolib.errors import ConfigError, DataError
 from radiolib.evaluate.backbones import load_backbone
 from radiolib.evaluate.classify import confusion
 from radiolib.evaluate.embed import model_embeddings
+from radiolib.evaluate.finetune import repeat_channels
 from radiolib.evaluate.intervals import interval_note
 from radiolib.evaluate.label_counts import label_draws, save_label_draws, scaled_label_counts
 from radiolib.evaluate.layer_study import center_crop, finetune_layers
@@ -50,7 +50,7 @@ from radiolib.evaluate.splits import holdout_split
 from radiolib.models.extractor import FeatureExtractor
 from radiolib.papers import PaperResult, survey
 from radiolib.results import load_published, slug
-from radiolib.scaling import fitted_scaling
+from radiolib.scaling import fitted_scaling, resize
 from radiolib.sky import get_preset, simulate
 from radiolib.tiling import tile_fields
 
@@ -730,11 +730,9 @@ def other_features(models: Mapping[str, FeatureExtractor], images, *, batch_size
     x = torch.as_tensor(images, dtype=torch.float32)
     out = {}
     for label, model in models.items():
-        side = model.image_size
-        xi = x if side is None or tuple(x.shape[-2:]) == (side, side) else \
-            F.interpolate(x, size=(side, side), mode="bilinear", antialias=True,
-                          align_corners=False)
-        out[label] = model_embeddings(model, xi.expand(-1, model.in_chans, -1, -1),
+        xi = x if model.image_size is None else \
+            torch.from_numpy(resize(x.numpy(), model.image_size, antialias=True))
+        out[label] = model_embeddings(model, repeat_channels(xi, model.in_chans),
                                       cache_dir=cache_dir, batch_size=batch_size)
     return out
 
@@ -806,12 +804,12 @@ def quality_bar(result: PaperResult, *, dataset: str = "MiraBest",
         key = table4_key(dataset, "error", row.model)
         if key is None or key not in published.index:
             continue
-        value, unc = published.loc[key, "value"], published.loc[key, "uncertainty"]
-        allowed = max(float(unc) if pd.notna(unc) else 0.0, bar)
+        value = float(published.loc[key, "value"])
+        unc = float(pd.to_numeric(published.loc[key, "uncertainty"], errors="coerce"))
+        allowed = max(0.0 if np.isnan(unc) else unc, bar)
         rows.append({"model": row.model, "error": row.error, "error_std": row.error_std,
-                     "published": float(value),
-                     "published_std": float(unc) if pd.notna(unc) else np.nan, "allowed": allowed,
-                     "within": bool(abs(row.error - float(value)) <= allowed)})
+                     "published": value, "published_std": unc, "allowed": allowed,
+                     "within": bool(abs(row.error - value) <= allowed)})
     return pd.DataFrame(rows, columns=["model", "error", "error_std", "published",
                                        "published_std", "allowed", "within"]).set_index("model")
 
@@ -874,7 +872,8 @@ def fig11_result(runs: Mapping[str, Sequence], test_y, class_names: Sequence[str
         rows.append({"model": model, "runs": len(tuned),
                      "best accuracy %": 100 * best.scores["accuracy"],
                      **{f"recall {c}": r for c, r in recall.items()}})
-        key = paper_row(model) if paper_row(model) in FIG11_MODELS else None
+        key = paper_row(model)
+        key = key if key in FIG11_MODELS else None
         for c, r in recall.items():
             records[f"extra.finetune.rgd_recall.{slug(model)}.{slug(c)}"] = float(r)
             if key:
@@ -910,8 +909,7 @@ def table6_key(metric: str, model: str, n_labels: int) -> str:
 
 def _as_input(images, model, crop: int) -> torch.Tensor:
     """uint8 (N, H, W) -> float (N, C, crop, crop) in [0, 1], channels as the model takes."""
-    x = center_crop(images, crop) / 255.0
-    return x.repeat(1, model.in_chans, 1, 1) if model.in_chans != 1 else x
+    return repeat_channels(center_crop(images, crop) / 255.0, model.in_chans)
 
 
 def layer_study(backbones: Mapping[str, FeatureExtractor], train, test, *,
